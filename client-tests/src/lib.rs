@@ -1,0 +1,1 @@
+//! Tests of Understudy through real clients and tools live in `tests/`.

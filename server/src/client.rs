@@ -1,0 +1,87 @@
+//! What the server knows about each connected client. Clients live in the server state, under
+//! the same lock as the keyspace, so CLIENT LIST, CLIENT KILL and (later) pub/sub and blocking
+//! wake-ups see and change them consistently.
+
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+
+use crate::protocol::Resp;
+
+pub type ClientId = u64;
+
+/// CLIENT REPLY's modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReplyMode {
+    #[default]
+    On,
+    Off,
+    /// Skip the reply of the next command only.
+    SkipNext,
+    /// Skipping the reply of the command now running.
+    Skipping,
+}
+
+#[derive(Debug)]
+pub struct Client {
+    pub id: ClientId,
+    pub addr: String,
+    pub laddr: String,
+    pub fd: i64,
+    pub name: Vec<u8>,
+    pub lib_name: Vec<u8>,
+    pub lib_ver: Vec<u8>,
+    pub created_ms: i64,
+    pub last_interaction_ms: i64,
+    pub db: usize,
+    pub resp: Resp,
+    pub authenticated: bool,
+    /// Full name of the last command run (`client|list`), for CLIENT LIST's `cmd=`.
+    pub last_command: &'static str,
+    pub reply_mode: ReplyMode,
+    pub no_evict: bool,
+    pub no_touch: bool,
+    /// Set by CLIENT KILL, SHUTDOWN or a protocol error: close once what is queued is written.
+    pub close_asap: bool,
+    /// Bytes queued for this client by others (pub/sub messages, wake-ups), written by its task.
+    pub pending_output: Vec<u8>,
+    /// Bytes in the connection's query buffer, as of its last read.
+    pub query_buffer_len: usize,
+    /// Wakes the connection's task when someone else queued output or asked it to close.
+    pub waker: Arc<Notify>,
+    pub is_unix_socket: bool,
+}
+
+impl Client {
+    pub fn new(id: ClientId, addr: String, laddr: String, fd: i64, now_ms: i64) -> Self {
+        Client {
+            id,
+            addr,
+            laddr,
+            fd,
+            name: Vec::new(),
+            lib_name: Vec::new(),
+            lib_ver: Vec::new(),
+            created_ms: now_ms,
+            last_interaction_ms: now_ms,
+            db: 0,
+            resp: Resp::V2,
+            authenticated: false,
+            last_command: "NULL",
+            reply_mode: ReplyMode::On,
+            no_evict: false,
+            no_touch: false,
+            close_asap: false,
+            pending_output: Vec::new(),
+            query_buffer_len: 0,
+            waker: Arc::new(Notify::new()),
+            is_unix_socket: false,
+        }
+    }
+
+    /// Asks the client's task to close the connection.
+    pub fn kill(&mut self) {
+        self.close_asap = true;
+        self.waker.notify_one();
+    }
+}

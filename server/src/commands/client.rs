@@ -1,0 +1,5 @@
+//! The CLIENT family.
+
+use super::table::CommandDef;
+
+pub const COMMANDS: &[CommandDef] = &[];

@@ -1,0 +1,306 @@
+//! Commands: the table, the context a handler runs in, and the path every request takes from
+//! lookup to reply (`run`). One file per command family.
+
+pub mod bitmaps;
+pub mod client;
+pub mod command;
+pub mod connection;
+pub mod databases;
+pub mod keys;
+pub mod server;
+pub mod strings;
+pub mod table;
+
+use std::borrow::Cow;
+use std::time::Instant;
+
+use crate::client::{ClientId, ReplyMode};
+use crate::protocol::{Args, ReplyBuf};
+use crate::state::{Shared, SlowlogEntry, State};
+use crate::store::Db;
+use table::{flags, CommandTable, Lookup};
+
+/// A command's handler: reads `ctx.args`, changes `ctx.state`, writes its reply to `ctx.out`.
+/// An `Err` is written as the error reply; a handler must not have written anything before it.
+pub type Handler = fn(&mut Ctx<'_>) -> CmdResult;
+pub type CmdResult = Result<(), CmdError>;
+
+/// An error reply, starting with its code (`ERR ...`, `WRONGTYPE ...`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CmdError(pub Cow<'static, str>);
+
+impl From<&'static str> for CmdError {
+    fn from(text: &'static str) -> Self {
+        CmdError(Cow::Borrowed(text))
+    }
+}
+
+impl From<String> for CmdError {
+    fn from(text: String) -> Self {
+        CmdError(Cow::Owned(text))
+    }
+}
+
+/// Error texts shared by several families, exactly as Redis writes them.
+pub mod errors {
+    pub const SYNTAX: &str = "ERR syntax error";
+    pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+    pub const NOT_INTEGER: &str = "ERR value is not an integer or out of range";
+    pub const NOT_FLOAT: &str = "ERR value is not a valid float";
+    pub const NO_SUCH_KEY: &str = "ERR no such key";
+    pub const DB_INDEX_OUT_OF_RANGE: &str = "ERR DB index is out of range";
+    pub const NOAUTH: &str = "NOAUTH Authentication required.";
+    pub const OVERFLOW: &str = "ERR increment or decrement would overflow";
+}
+
+/// What a handler works with.
+pub struct Ctx<'a> {
+    pub args: Args<'a>,
+    pub state: &'a mut State,
+    pub shared: &'a Shared,
+    pub client_id: ClientId,
+    /// The selected database.
+    pub db: usize,
+    pub out: &'a mut ReplyBuf,
+    /// The time this command runs at, in ms of the server's clock; fixed for the whole command.
+    pub now_ms: i64,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn arg(&self, i: usize) -> &'a [u8] {
+        self.args.get(i)
+    }
+
+    pub fn argc(&self) -> usize {
+        self.args.len()
+    }
+
+    /// The selected database.
+    pub fn db(&mut self) -> &mut Db {
+        &mut self.state.dbs[self.db]
+    }
+
+    pub fn client(&mut self) -> &mut crate::client::Client {
+        self.state
+            .clients
+            .get_mut(&self.client_id)
+            .expect("a running command's client is registered")
+    }
+
+    /// Announces that `key` in the selected database was written.
+    pub fn modified(&mut self, key: &[u8]) {
+        self.state.key_modified(self.db, key);
+    }
+
+    /// Is argument `i` equal to `word`, ignoring ASCII case?
+    pub fn arg_is(&self, i: usize, word: &str) -> bool {
+        self.arg(i).eq_ignore_ascii_case(word.as_bytes())
+    }
+
+    pub fn arg_str(&self, i: usize) -> Cow<'a, str> {
+        String::from_utf8_lossy(self.arg(i))
+    }
+}
+
+/// What the connection should do after a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum After {
+    Continue,
+    /// Write what is queued, then close (QUIT, a kill, SHUTDOWN).
+    Close,
+}
+
+/// Runs one request for `client_id`, writing its reply to `out`. The caller holds the state lock.
+pub fn run(
+    shared: &Shared,
+    state: &mut State,
+    client_id: ClientId,
+    args: Args<'_>,
+    out: &mut ReplyBuf,
+) -> After {
+    let table = CommandTable::get();
+    let now_ms = shared.clock.now_ms();
+    let (db, authenticated, reply_mode) = {
+        let client = state
+            .clients
+            .get_mut(&client_id)
+            .expect("client registered");
+        client.last_interaction_ms = now_ms;
+        if client.reply_mode == ReplyMode::SkipNext {
+            client.reply_mode = ReplyMode::Skipping;
+        }
+        (client.db, client.authenticated, client.reply_mode)
+    };
+    let reply_start = out.len();
+
+    let cmd = match table.lookup(args) {
+        Lookup::Found(cmd) => cmd,
+        Lookup::UnknownCommand => {
+            reject(state, out, unknown_command_error(args));
+            return finish(state, client_id, reply_start, out, "NULL", db);
+        }
+        Lookup::UnknownSubcommand(container) => {
+            let text = format!(
+                "ERR unknown subcommand '{}'. Try {} HELP.",
+                truncated(&args[1], 128),
+                container.def.name.to_ascii_uppercase()
+            );
+            reject(state, out, text);
+            return finish(state, client_id, reply_start, out, "NULL", db);
+        }
+    };
+    let arity = cmd.def.arity;
+    let argc = args.len() as i32;
+    if (arity > 0 && arity != argc) || argc < -arity {
+        let text = format!(
+            "ERR wrong number of arguments for '{}' command",
+            cmd.fullname
+        );
+        reject(state, out, text);
+        return finish(state, client_id, reply_start, out, cmd.fullname, db);
+    }
+    if !authenticated && !cmd.has(flags::NO_AUTH) && auth_required(state) {
+        reject(state, out, errors::NOAUTH.to_string());
+        return finish(state, client_id, reply_start, out, cmd.fullname, db);
+    }
+
+    let handler = cmd
+        .def
+        .handler
+        .expect("containers are looked up to a subcommand");
+    let started = Instant::now();
+    let mut ctx = Ctx {
+        args,
+        state,
+        shared,
+        client_id,
+        db,
+        out,
+        now_ms,
+    };
+    let result = handler(&mut ctx);
+    let new_db = ctx.db;
+    let failed = result.is_err();
+    if let Err(CmdError(text)) = result {
+        ctx.out.error(&text);
+    }
+    let elapsed_us = started.elapsed().as_micros() as u64;
+
+    state.stats.total_commands_processed += 1;
+    let entry = state.command_stats.entry(cmd.fullname).or_default();
+    entry.calls += 1;
+    entry.usec += elapsed_us;
+    if failed {
+        entry.failed_calls += 1;
+        state.stats.total_error_replies += 1;
+    }
+    if !cmd.has(flags::SKIP_SLOWLOG) {
+        record_slowlog(state, client_id, args, elapsed_us as i64, now_ms);
+    }
+    state.collect_expired();
+    let _ = reply_mode;
+    finish(state, client_id, reply_start, out, cmd.fullname, new_db)
+}
+
+/// Records the end of a command on its client, and drops its reply under CLIENT REPLY OFF/SKIP.
+fn finish(
+    state: &mut State,
+    client_id: ClientId,
+    reply_start: usize,
+    out: &mut ReplyBuf,
+    fullname: &'static str,
+    db: usize,
+) -> After {
+    let Some(client) = state.clients.get_mut(&client_id) else {
+        return After::Close;
+    };
+    client.last_command = fullname;
+    client.db = db;
+    match client.reply_mode {
+        ReplyMode::Off => out.buf.truncate(reply_start),
+        ReplyMode::Skipping => {
+            out.buf.truncate(reply_start);
+            client.reply_mode = ReplyMode::On;
+        }
+        ReplyMode::On | ReplyMode::SkipNext => {}
+    }
+    if client.close_asap {
+        After::Close
+    } else {
+        After::Continue
+    }
+}
+
+fn reject(state: &mut State, out: &mut ReplyBuf, text: String) {
+    state.stats.total_error_replies += 1;
+    out.error(&text);
+}
+
+pub fn auth_required(state: &State) -> bool {
+    !state.config.text("requirepass").is_empty()
+}
+
+/// Redis's text: the name and the first arguments, each quoted, up to about 128 bytes.
+fn unknown_command_error(args: Args<'_>) -> String {
+    let mut listed = String::new();
+    for arg in args.iter().skip(1) {
+        if listed.len() >= 128 {
+            break;
+        }
+        let room = 128 - listed.len();
+        listed.push('\'');
+        listed.push_str(&truncated(arg, room));
+        listed.push_str("' ");
+    }
+    format!(
+        "ERR unknown command '{}', with args beginning with: {}",
+        truncated(&args[0], 128),
+        listed
+    )
+}
+
+fn truncated(bytes: &[u8], max: usize) -> Cow<'_, str> {
+    String::from_utf8_lossy(&bytes[..bytes.len().min(max)])
+}
+
+fn record_slowlog(state: &mut State, client_id: ClientId, args: Args<'_>, us: i64, now_ms: i64) {
+    let threshold = state.config.int("slowlog-log-slower-than");
+    if threshold < 0 || us < threshold {
+        return;
+    }
+    let max_len = state.config.int("slowlog-max-len") as usize;
+    let (addr, name) = state
+        .clients
+        .get(&client_id)
+        .map(|c| (c.addr.clone(), c.name.clone()))
+        .unwrap_or_default();
+    // Redis keeps at most 32 arguments of at most 128 bytes each.
+    let argc = args.len();
+    let mut kept: Vec<Vec<u8>> = args
+        .iter()
+        .take(if argc > 32 { 31 } else { argc })
+        .map(|a| {
+            if a.len() > 128 {
+                let mut v = a[..128].to_vec();
+                v.extend_from_slice(format!("... ({} more bytes)", a.len() - 128).as_bytes());
+                v
+            } else {
+                a.to_vec()
+            }
+        })
+        .collect();
+    if argc > 32 {
+        kept.push(format!("... ({} more arguments)", argc - 31).into_bytes());
+    }
+    let id = state.next_slowlog_id;
+    state.next_slowlog_id += 1;
+    state.slowlog.push_front(SlowlogEntry {
+        id,
+        at_s: now_ms / 1000,
+        duration_us: us,
+        args: kept,
+        addr,
+        name,
+    });
+    state.slowlog.truncate(max_len);
+}

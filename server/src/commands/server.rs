@@ -1,0 +1,5 @@
+//! The server family: INFO, CONFIG, TIME, LASTSAVE, SLOWLOG, MEMORY, SHUTDOWN.
+
+use super::table::CommandDef;
+
+pub const COMMANDS: &[CommandDef] = &[];

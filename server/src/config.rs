@@ -1,0 +1,389 @@
+//! Every tunable in one table. The binary's flags and config file, CONFIG GET/SET/REWRITE and the
+//! server all read and write parameters through `Config`, by Redis's parameter names.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    /// `yes` / `no`.
+    Bool,
+    Int {
+        min: i64,
+        max: i64,
+    },
+    /// A byte count written with Redis's units (`1gb`, `512mb`, `100k`); read back in bytes.
+    Memory,
+    /// One of a fixed set of lowercase words.
+    Enum(&'static [&'static str]),
+    /// Free text.
+    Text,
+    /// `save`: pairs of `<seconds> <changes>`, or empty.
+    SaveRules,
+    /// An octal permission mask (`unixsocketperm`).
+    Octal,
+}
+
+struct ParamDef {
+    name: &'static str,
+    alias: Option<&'static str>,
+    kind: Kind,
+    default: &'static str,
+    /// Only settable at start-up (flags and config file), not with CONFIG SET.
+    immutable: bool,
+}
+
+const fn param(name: &'static str, kind: Kind, default: &'static str) -> ParamDef {
+    ParamDef {
+        name,
+        alias: None,
+        kind,
+        default,
+        immutable: false,
+    }
+}
+
+const fn fixed(name: &'static str, kind: Kind, default: &'static str) -> ParamDef {
+    ParamDef {
+        name,
+        alias: None,
+        kind,
+        default,
+        immutable: true,
+    }
+}
+
+const NON_NEGATIVE: Kind = Kind::Int {
+    min: 0,
+    max: i64::MAX,
+};
+const ANY_INT: Kind = Kind::Int {
+    min: i64::MIN,
+    max: i64::MAX,
+};
+
+static PARAMS: &[ParamDef] = &[
+    param("bind", Kind::Text, "127.0.0.1 -::1"),
+    param("port", Kind::Int { min: 0, max: 65535 }, "6379"),
+    fixed("unixsocket", Kind::Text, ""),
+    fixed("unixsocketperm", Kind::Octal, "0"),
+    param("requirepass", Kind::Text, ""),
+    fixed(
+        "databases",
+        Kind::Int {
+            min: 1,
+            max: i32::MAX as i64,
+        },
+        "16",
+    ),
+    param(
+        "maxclients",
+        Kind::Int {
+            min: 1,
+            max: i32::MAX as i64,
+        },
+        "10000",
+    ),
+    param(
+        "loglevel",
+        Kind::Enum(&["debug", "verbose", "notice", "warning", "nothing"]),
+        "notice",
+    ),
+    fixed("logfile", Kind::Text, ""),
+    fixed("daemonize", Kind::Bool, "no"),
+    param("timeout", NON_NEGATIVE, "0"),
+    param("tcp-keepalive", NON_NEGATIVE, "300"),
+    param("protected-mode", Kind::Bool, "yes"),
+    fixed("io-threads", Kind::Int { min: 1, max: 128 }, "1"),
+    param("hz", Kind::Int { min: 1, max: 500 }, "10"),
+    param(
+        "proto-max-bulk-len",
+        Kind::Memory,
+        "536870912", // 512mb
+    ),
+    param("client-query-buffer-limit", Kind::Memory, "1073741824"),
+    param("maxmemory", Kind::Memory, "0"),
+    param(
+        "maxmemory-policy",
+        Kind::Enum(&[
+            "volatile-lru",
+            "volatile-lfu",
+            "volatile-random",
+            "volatile-ttl",
+            "allkeys-lru",
+            "allkeys-lfu",
+            "allkeys-random",
+            "noeviction",
+        ]),
+        "noeviction",
+    ),
+    param("notify-keyspace-events", Kind::Text, ""),
+    param("slowlog-log-slower-than", ANY_INT, "10000"),
+    param("slowlog-max-len", NON_NEGATIVE, "128"),
+    param("lua-time-limit", NON_NEGATIVE, "5000"),
+    // Persistence: accepted from the start so that existing config files and compose files work.
+    param("save", Kind::SaveRules, "3600 1 300 100 60 10000"),
+    param("appendonly", Kind::Bool, "no"),
+    param(
+        "appendfsync",
+        Kind::Enum(&["always", "everysec", "no"]),
+        "everysec",
+    ),
+    fixed("appendfilename", Kind::Text, "appendonly.aof"),
+    fixed("appenddirname", Kind::Text, "appendonlydir"),
+    param("dir", Kind::Text, ""),
+    param("dbfilename", Kind::Text, "dump.rdb"),
+];
+
+/// Parameter values, by Redis's names.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Canonical text of every parameter, in `PARAMS` order.
+    values: Vec<String>,
+    /// The config file the server was started with, for CONFIG REWRITE.
+    pub file: Option<PathBuf>,
+}
+
+/// Why a parameter could not be set; the text Redis puts after `-`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigError {
+    Unknown,
+    Immutable,
+    Invalid(String),
+}
+
+fn index() -> &'static HashMap<&'static str, usize> {
+    static INDEX: std::sync::OnceLock<HashMap<&'static str, usize>> = std::sync::OnceLock::new();
+    INDEX.get_or_init(|| {
+        let mut map = HashMap::new();
+        for (i, p) in PARAMS.iter().enumerate() {
+            map.insert(p.name, i);
+            if let Some(alias) = p.alias {
+                map.insert(alias, i);
+            }
+        }
+        map
+    })
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let dir = std::env::current_dir()
+            .map(|d| d.display().to_string())
+            .unwrap_or_else(|_| "/".into());
+        let values = PARAMS
+            .iter()
+            .map(|p| {
+                if p.name == "dir" {
+                    dir.clone()
+                } else {
+                    p.default.to_string()
+                }
+            })
+            .collect();
+        Config { values, file: None }
+    }
+}
+
+impl Config {
+    fn slot(name: &str) -> Option<usize> {
+        index().get(name.to_ascii_lowercase().as_str()).copied()
+    }
+
+    /// The canonical text of a parameter (`yes`, a byte count, ...).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        Self::slot(name).map(|i| self.values[i].as_str())
+    }
+
+    /// Sets a parameter as CONFIG SET does: immutable ones are refused.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
+        let i = Self::slot(name).ok_or(ConfigError::Unknown)?;
+        if PARAMS[i].immutable {
+            return Err(ConfigError::Immutable);
+        }
+        self.values[i] = normalize(PARAMS[i].kind, value)?;
+        Ok(())
+    }
+
+    /// Sets a parameter at start-up (flags, config file), where immutable ones are allowed.
+    pub fn set_at_startup(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
+        let i = Self::slot(name).ok_or(ConfigError::Unknown)?;
+        self.values[i] = normalize(PARAMS[i].kind, value)?;
+        Ok(())
+    }
+
+    pub fn is_known(name: &str) -> bool {
+        Self::slot(name).is_some()
+    }
+
+    /// Every parameter as (name, value), in table order.
+    pub fn all(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        PARAMS
+            .iter()
+            .zip(&self.values)
+            .map(|(p, v)| (p.name, v.as_str()))
+    }
+
+    /// Every parameter that differs from its default, for CONFIG REWRITE.
+    pub fn non_defaults(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        let default = Config::default();
+        self.all()
+            .zip(default.values)
+            .filter(|((_, v), d)| v != d)
+            .map(|(pair, _)| pair)
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+
+    pub fn int(&self, name: &str) -> i64 {
+        self.get(name)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("config parameter {name} is not an integer"))
+    }
+
+    pub fn flag(&self, name: &str) -> bool {
+        self.get(name) == Some("yes")
+    }
+
+    pub fn text(&self, name: &str) -> &str {
+        self.get(name)
+            .unwrap_or_else(|| panic!("unknown config parameter {name}"))
+    }
+
+    /// Loads `name value...` lines (a redis.conf) into this config.
+    pub fn load_file_text(&mut self, text: &str) -> Result<(), String> {
+        for (lineno, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let mut words = Vec::new();
+            let mut ranges = Vec::new();
+            if !crate::protocol::request::split_inline_args(
+                line.as_bytes(),
+                &mut words,
+                &mut ranges,
+            ) {
+                return Err(format!("line {}: unbalanced quotes", lineno + 1));
+            }
+            let words: Vec<String> = ranges
+                .iter()
+                .map(|r| String::from_utf8_lossy(&words[r.clone()]).into_owned())
+                .collect();
+            let name = words[0].to_ascii_lowercase();
+            let value = words[1..].join(" ");
+            self.set_at_startup(&name, &value).map_err(|e| {
+                format!(
+                    "line {}: '{}': {}",
+                    lineno + 1,
+                    line,
+                    match e {
+                        ConfigError::Unknown => "Bad directive or wrong number of arguments".into(),
+                        ConfigError::Immutable => "can't set immutable config".into(),
+                        ConfigError::Invalid(why) => why,
+                    }
+                )
+            })?;
+        }
+        Ok(())
+    }
+}
+
+fn normalize(kind: Kind, value: &str) -> Result<String, ConfigError> {
+    match kind {
+        Kind::Bool => match value.to_ascii_lowercase().as_str() {
+            "yes" => Ok("yes".into()),
+            "no" => Ok("no".into()),
+            _ => Err(ConfigError::Invalid(
+                "argument must be 'yes' or 'no'".into(),
+            )),
+        },
+        Kind::Int { min, max } => {
+            let n: i64 = value.parse().map_err(|_| {
+                ConfigError::Invalid("argument couldn't be parsed into an integer".into())
+            })?;
+            if n < min || n > max {
+                return Err(ConfigError::Invalid(format!(
+                    "argument must be between {min} and {max} inclusive"
+                )));
+            }
+            Ok(n.to_string())
+        }
+        Kind::Memory => parse_memory(value)
+            .map(|n| n.to_string())
+            .ok_or_else(|| ConfigError::Invalid("argument must be a memory value".into())),
+        Kind::Enum(words) => {
+            let lower = value.to_ascii_lowercase();
+            if words.contains(&lower.as_str()) {
+                Ok(lower)
+            } else {
+                Err(ConfigError::Invalid(format!(
+                    "argument(s) must be one of the following: {}",
+                    words.join(", ")
+                )))
+            }
+        }
+        Kind::Text => Ok(value.to_string()),
+        Kind::SaveRules => {
+            let words: Vec<&str> = value.split_whitespace().collect();
+            if words.len() % 2 != 0 || words.iter().any(|w| w.parse::<u64>().is_err()) {
+                return Err(ConfigError::Invalid("Invalid save parameters".into()));
+            }
+            Ok(words.join(" "))
+        }
+        Kind::Octal => u32::from_str_radix(value, 8)
+            .map(|n| format!("{n:o}"))
+            .map_err(|_| {
+                ConfigError::Invalid("argument couldn't be parsed into an integer".into())
+            }),
+    }
+}
+
+/// Redis's `memtoull`: digits with an optional unit (b, k, kb, m, mb, g, gb; any case).
+pub fn parse_memory(value: &str) -> Option<u64> {
+    let lower = value.to_ascii_lowercase();
+    let digits_end = lower
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(lower.len());
+    let (digits, unit) = lower.split_at(digits_end);
+    let multiplier: u64 = match unit {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1024,
+        "m" => 1000 * 1000,
+        "mb" => 1024 * 1024,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1024 * 1024 * 1024,
+        _ => return None,
+    };
+    digits.parse::<u64>().ok()?.checked_mul(multiplier)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_normalized() {
+        let mut c = Config::default();
+        c.set("maxmemory", "1gb").unwrap();
+        assert_eq!(c.get("maxmemory"), Some("1073741824"));
+        c.set("appendonly", "YES").unwrap();
+        assert_eq!(c.get("appendonly"), Some("yes"));
+        assert_eq!(c.set("databases", "4"), Err(ConfigError::Immutable));
+        assert!(matches!(c.set("hz", "abc"), Err(ConfigError::Invalid(_))));
+        assert_eq!(c.set("nope", "1"), Err(ConfigError::Unknown));
+    }
+
+    #[test]
+    fn config_files_load() {
+        let mut c = Config::default();
+        c.load_file_text("# comment\nport 7000\nsave \"\"\nappendonly yes\ndatabases 4\n")
+            .unwrap();
+        assert_eq!(c.int("port"), 7000);
+        assert_eq!(c.get("save"), Some(""));
+        assert!(c.flag("appendonly"));
+        assert_eq!(c.int("databases"), 4);
+        assert!(c.load_file_text("bogus 1\n").is_err());
+    }
+}

@@ -1,0 +1,4 @@
+//! Listeners and connections.
+
+pub mod connection;
+pub mod listener;

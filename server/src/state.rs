@@ -1,0 +1,146 @@
+//! The server's state: everything a command may read or change, behind one lock held only while
+//! a command (or a batch of pipelined commands) runs, never across an await.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use tokio::sync::watch;
+
+use crate::client::{Client, ClientId};
+use crate::config::Config;
+use crate::store::{Clock, Db};
+
+/// Counters INFO reports.
+#[derive(Debug, Default, Clone)]
+pub struct Stats {
+    pub total_connections_received: u64,
+    pub total_commands_processed: u64,
+    pub rejected_connections: u64,
+    pub expired_keys: u64,
+    pub keyspace_hits: u64,
+    pub keyspace_misses: u64,
+    pub total_error_replies: u64,
+    pub net_input_bytes: u64,
+    pub net_output_bytes: u64,
+}
+
+/// One SLOWLOG entry.
+#[derive(Debug, Clone)]
+pub struct SlowlogEntry {
+    pub id: u64,
+    pub at_s: i64,
+    pub duration_us: i64,
+    pub args: Vec<Vec<u8>>,
+    pub addr: String,
+    pub name: Vec<u8>,
+}
+
+/// Per-command call statistics, for INFO commandstats.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CommandStats {
+    pub calls: u64,
+    pub usec: u64,
+    pub rejected_calls: u64,
+    pub failed_calls: u64,
+}
+
+pub struct State {
+    pub dbs: Vec<Db>,
+    pub clients: HashMap<ClientId, Client>,
+    pub config: Config,
+    pub stats: Stats,
+    pub command_stats: HashMap<&'static str, CommandStats>,
+    /// Changes since the last save: INFO's `rdb_changes_since_last_save`.
+    pub dirty: u64,
+    pub next_client_id: ClientId,
+    pub slowlog: std::collections::VecDeque<SlowlogEntry>,
+    pub next_slowlog_id: u64,
+    pub lastsave_s: i64,
+    pub started_ms: i64,
+    /// CLIENT PAUSE: until when (ms), and whether only writes are paused.
+    pub pause_until_ms: i64,
+    pub pause_writes_only: bool,
+}
+
+impl State {
+    pub fn new(config: Config, now_ms: i64) -> Self {
+        let databases = config.int("databases") as usize;
+        State {
+            dbs: (0..databases).map(|_| Db::default()).collect(),
+            clients: HashMap::new(),
+            config,
+            stats: Stats::default(),
+            command_stats: HashMap::new(),
+            dirty: 0,
+            next_client_id: 1,
+            slowlog: Default::default(),
+            next_slowlog_id: 0,
+            lastsave_s: now_ms / 1000,
+            started_ms: now_ms,
+            pause_until_ms: 0,
+            pause_writes_only: false,
+        }
+    }
+
+    /// The one place a write announces itself. WATCH invalidation, blocked-client wake-ups,
+    /// keyspace notifications and the AOF hang off this as they arrive.
+    pub fn key_modified(&mut self, _db: usize, _key: &[u8]) {
+        self.dirty += 1;
+    }
+
+    /// Moves the per-db counts of lazily expired keys into the stats.
+    pub fn collect_expired(&mut self) {
+        for db in &mut self.dbs {
+            self.stats.expired_keys += std::mem::take(&mut db.expired_since_count);
+        }
+    }
+}
+
+/// What every connection and background task of one server shares.
+pub struct Shared {
+    pub state: Mutex<State>,
+    pub clock: Clock,
+    /// Becomes true to stop the server (SHUTDOWN, the handle, a signal).
+    pub shutdown: watch::Sender<bool>,
+    /// Request limits, mirrored out of the config so that connections read them without the lock.
+    pub proto_max_bulk_len: AtomicI64,
+    pub query_buffer_limit: AtomicI64,
+    /// The address the TCP listener is bound to, once it is.
+    pub local_addr: Mutex<Option<std::net::SocketAddr>>,
+}
+
+impl Shared {
+    pub fn new(config: Config) -> Arc<Self> {
+        let clock = Clock::default();
+        let proto_max_bulk_len = AtomicI64::new(config.int("proto-max-bulk-len"));
+        let query_buffer_limit = AtomicI64::new(config.int("client-query-buffer-limit"));
+        let state = State::new(config, clock.now_ms());
+        Arc::new(Shared {
+            state: Mutex::new(state),
+            clock,
+            shutdown: watch::channel(false).0,
+            proto_max_bulk_len,
+            query_buffer_limit,
+            local_addr: Mutex::new(None),
+        })
+    }
+
+    /// Stops the server: listeners stop accepting and every connection closes.
+    pub fn request_shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    /// Re-reads the limits the connections cache, after CONFIG SET.
+    pub fn refresh_limits(&self, config: &Config) {
+        self.proto_max_bulk_len
+            .store(config.int("proto-max-bulk-len"), Ordering::Relaxed);
+        self.query_buffer_limit
+            .store(config.int("client-query-buffer-limit"), Ordering::Relaxed);
+    }
+}

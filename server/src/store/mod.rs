@@ -1,0 +1,11 @@
+//! The keyspace: databases of keys, their values and deadlines, and the server's clock.
+
+pub mod clock;
+pub mod db;
+pub mod dict;
+pub mod glob;
+pub mod value;
+
+pub use clock::Clock;
+pub use db::Db;
+pub use value::Value;

@@ -1,0 +1,76 @@
+//! What a key holds.
+
+use crate::protocol::request::parse_i64;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    String(StringValue),
+}
+
+impl Value {
+    /// The name TYPE reports.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::String(_) => "string",
+        }
+    }
+
+    /// The encoding OBJECT ENCODING reports for the same data in Redis.
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Value::String(s) => s.encoding(),
+        }
+    }
+
+    /// An estimate of the bytes this value costs, for MEMORY USAGE.
+    pub fn memory_usage(&self) -> usize {
+        match self {
+            Value::String(s) => s.bytes.capacity() + std::mem::size_of::<Value>(),
+        }
+    }
+}
+
+/// A string value. Redis reports `int` for strings that are canonical integers, `embstr` for
+/// short strings written whole, and `raw` for long ones or strings modified in place (APPEND,
+/// SETRANGE, SETBIT...); `modified_in_place` keeps that history.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StringValue {
+    pub bytes: Vec<u8>,
+    pub modified_in_place: bool,
+}
+
+/// Longest string Redis stores as `embstr`.
+const EMBSTR_MAX: usize = 44;
+
+impl StringValue {
+    pub fn new(bytes: Vec<u8>) -> Self {
+        StringValue {
+            bytes,
+            modified_in_place: false,
+        }
+    }
+
+    pub fn encoding(&self) -> &'static str {
+        if self.modified_in_place {
+            "raw"
+        } else if self.bytes.len() <= 20 && parse_i64(&self.bytes).is_some() {
+            "int"
+        } else if self.bytes.len() > EMBSTR_MAX {
+            "raw"
+        } else {
+            "embstr"
+        }
+    }
+}
+
+impl From<Vec<u8>> for Value {
+    fn from(bytes: Vec<u8>) -> Self {
+        Value::String(StringValue::new(bytes))
+    }
+}
+
+impl From<&[u8]> for Value {
+    fn from(bytes: &[u8]) -> Self {
+        Value::String(StringValue::new(bytes.to_vec()))
+    }
+}
