@@ -3,11 +3,13 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::client::Client;
+use crate::commands::table::{flags, CommandTable, Lookup};
 use crate::commands::{self, After};
 use crate::protocol::request::{Decoded, Limits, Request};
 use crate::protocol::{ReplyBuf, Resp};
@@ -59,21 +61,29 @@ where
     let mut input = BytesMut::with_capacity(READ_CHUNK);
     let mut out = ReplyBuf::new(Resp::V2);
     let mut request = Request::default();
-    let mut closing = false;
+    let mut outcome = Outcome::default();
+    let mut last_read = Instant::now();
 
-    while !closing {
+    while !outcome.close {
         if *shutdown.borrow() {
             break;
         }
+        let wake_in = outcome.wake_in(last_read);
         tokio::select! {
             _ = shutdown.changed() => break,
             _ = waker.notified() => {}
             read = stream.read_buf(&mut input) => match read {
                 Ok(0) | Err(_) => break,
-                Ok(_) => {}
+                Ok(_) => last_read = Instant::now(),
             },
+            _ = sleep_or_never(wake_in) => {
+                if outcome.idle_timeout.is_some_and(|t| last_read.elapsed() >= t) {
+                    tracing::debug!(id, "closing idle client");
+                    break;
+                }
+            }
         }
-        closing = process(&shared, id, &mut input, &mut request, &mut out);
+        outcome = process(&shared, id, &mut input, &mut request, &mut out);
         if !out.buf.is_empty() {
             if stream.write_all(&out.buf).await.is_err() {
                 break;
@@ -93,17 +103,78 @@ where
     tracing::debug!(id, "client disconnected");
 }
 
-/// Runs every whole request in `input`; true when the connection must close after writing.
+/// What the connection does after a round of processing.
+#[derive(Debug, Default)]
+struct Outcome {
+    /// Close once the replies are written.
+    close: bool,
+    /// Requests are held by CLIENT PAUSE for this long.
+    paused_for: Option<Duration>,
+    /// The `timeout` parameter: close after this long without a request.
+    idle_timeout: Option<Duration>,
+}
+
+impl Outcome {
+    fn closing() -> Self {
+        Outcome {
+            close: true,
+            ..Outcome::default()
+        }
+    }
+
+    /// When to look again without input: the end of a pause, or the idle deadline.
+    fn wake_in(&self, last_read: Instant) -> Option<Duration> {
+        let idle = self
+            .idle_timeout
+            .map(|t| t.saturating_sub(last_read.elapsed()));
+        match (self.paused_for, idle) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+async fn sleep_or_never(duration: Option<Duration>) {
+    match duration {
+        Some(d) => tokio::time::sleep(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Is this request held back by CLIENT PAUSE? ALL holds everything; WRITE holds commands that
+/// write or may replicate (Redis's rule), so reads keep flowing.
+fn held_by_pause(
+    state: &crate::state::State,
+    request: crate::protocol::Args<'_>,
+    now_ms: i64,
+) -> bool {
+    if state.pause_until_ms <= now_ms {
+        return false;
+    }
+    if !state.pause_writes_only {
+        return true;
+    }
+    match CommandTable::get().lookup(request) {
+        Lookup::Found(cmd) => cmd.has(flags::WRITE) || cmd.has(flags::MAY_REPLICATE),
+        _ => false,
+    }
+}
+
+/// Runs every whole request in `input` that may run now.
 fn process(
     shared: &Shared,
     id: u64,
     input: &mut BytesMut,
     request: &mut Request,
     out: &mut ReplyBuf,
-) -> bool {
+) -> Outcome {
     let mut state = shared.state.lock();
+    let idle_timeout = match state.config.int("timeout") {
+        0 => None,
+        seconds => Some(Duration::from_secs(seconds as u64)),
+    };
     let Some(client) = state.clients.get_mut(&id) else {
-        return true;
+        return Outcome::closing();
     };
     // Output others queued for us goes first: it was produced before these requests ran.
     if !client.pending_output.is_empty() {
@@ -111,13 +182,14 @@ fn process(
         client.pending_output.clear();
     }
     if client.close_asap {
-        return true;
+        return Outcome::closing();
     }
     let query_limit = shared.query_buffer_limit.load(Ordering::Relaxed);
     if input.len() as i64 > query_limit {
         tracing::warn!(id, "closing client that reached max query buffer length");
-        return true;
+        return Outcome::closing();
     }
+    let mut paused_for = None;
     client.query_buffer_len = input.len();
     state.stats.net_input_bytes += input.len() as u64;
 
@@ -145,6 +217,12 @@ fn process(
                 break;
             }
             Decoded::Command(n) => {
+                let now_ms = shared.clock.now_ms();
+                if held_by_pause(&state, request.args(buf), now_ms) {
+                    let remaining = (state.pause_until_ms - now_ms).max(1) as u64;
+                    paused_for = Some(Duration::from_millis(remaining));
+                    break;
+                }
                 let after = commands::run(shared, &mut state, id, request.args(buf), out);
                 consumed += n;
                 if after == After::Close {
@@ -156,5 +234,9 @@ fn process(
     }
     input.advance(consumed);
     state.stats.net_output_bytes += out.buf.len() as u64;
-    close
+    Outcome {
+        close,
+        paused_for,
+        idle_timeout,
+    }
 }

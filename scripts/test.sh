@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every test of the project on a fresh machine: installs what the tests need (the reference
+# redis-server and its tools), checks formatting and lints, then runs the whole workspace's tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_install=0
+for tool in redis-server redis-cli redis-benchmark; do
+  command -v "$tool" >/dev/null 2>&1 || need_install=1
+done
+if [ "$need_install" = 1 ]; then
+  echo "== installing the reference redis-server and redis-tools (Debian packages)"
+  sudo_cmd=""
+  [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq redis-server redis-tools >/dev/null
+fi
+redis-server --version
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+echo "== cargo test"
+cargo test --workspace --all-targets
+cargo test --workspace --doc
