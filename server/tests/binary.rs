@@ -1,0 +1,184 @@
+//! The `understudy` binary, started as scripts and compose files start redis-server.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_understudy");
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A running binary, killed on drop.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(args: &[&str]) -> Running {
+    let child = Command::new(BIN)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the binary starts");
+    Running(child)
+}
+
+fn connect(port: u16) -> TcpStream {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match TcpStream::connect(("127.0.0.1", port)) {
+            Ok(stream) => {
+                stream
+                    .set_read_timeout(Some(Duration::from_secs(5)))
+                    .expect("timeout");
+                return stream;
+            }
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => panic!("could not connect to port {port}: {e}"),
+        }
+    }
+}
+
+fn request(stream: &mut TcpStream, line: &str, expected_len: usize) -> String {
+    stream.write_all(line.as_bytes()).expect("write");
+    let mut reply = vec![0; expected_len];
+    stream.read_exact(&mut reply).expect("read the whole reply");
+    String::from_utf8_lossy(&reply).into_owned()
+}
+
+#[test]
+fn version_is_printed_like_redis_server() {
+    let out = Command::new(BIN).arg("--version").output().expect("runs");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("Redis server v=7.2.4 "), "{text}");
+}
+
+#[test]
+fn unknown_parameters_are_an_error() {
+    let out = Command::new(BIN)
+        .args(["--port", "0", "--no-such-parameter", "1"])
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("no-such-parameter"), "{text}");
+    assert!(text.contains("Bad directive"), "{text}");
+}
+
+#[test]
+fn invalid_values_are_an_error() {
+    let out = Command::new(BIN)
+        .args(["--port", "0", "--databases", "many"])
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+}
+
+#[test]
+fn flags_and_persistence_parameters_are_accepted() {
+    let port = free_port();
+    let port_text = port.to_string();
+    let _server = start(&[
+        "--port",
+        &port_text,
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--appendfsync",
+        "everysec",
+        "--dir",
+        "/tmp",
+        "--dbfilename",
+        "dump.rdb",
+        "--databases",
+        "4",
+    ]);
+    let mut conn = connect(port);
+    assert_eq!(request(&mut conn, "PING\r\n", 7), "+PONG\r\n");
+    assert_eq!(
+        request(&mut conn, "SELECT 4\r\n", 31),
+        "-ERR DB index is out of range\r\n"
+    );
+}
+
+#[test]
+fn config_file_then_flags() {
+    let dir = std::env::temp_dir().join(format!("understudy-conf-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("redis.conf");
+    let port = free_port();
+    std::fs::write(
+        &file,
+        format!("# a redis.conf\nport {port}\nrequirepass \"from file\"\nsave 900 1\n"),
+    )
+    .expect("config written");
+    let _server = start(&[file.to_str().expect("utf-8 path"), "--loglevel", "warning"]);
+    let mut conn = connect(port);
+    assert_eq!(
+        request(&mut conn, "PING\r\n", 34),
+        "-NOAUTH Authentication required.\r\n"
+    );
+    assert_eq!(request(&mut conn, "AUTH \"from file\"\r\n", 5), "+OK\r\n");
+    assert_eq!(request(&mut conn, "PING\r\n", 7), "+PONG\r\n");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[cfg(unix)]
+#[test]
+fn unix_socket_serves_too() {
+    use std::os::unix::net::UnixStream;
+    let path = std::env::temp_dir().join(format!("understudy-{}.sock", std::process::id()));
+    let path_text = path.to_str().expect("utf-8 path").to_string();
+    let port = free_port().to_string();
+    let _server = start(&["--port", &port, "--unixsocket", &path_text]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut stream = loop {
+        match UnixStream::connect(&path) {
+            Ok(s) => break s,
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => panic!("no unix socket at {path_text}: {e}"),
+        }
+    };
+    stream.write_all(b"PING\r\n").expect("write");
+    let mut reply = [0u8; 7];
+    stream.read_exact(&mut reply).expect("read");
+    assert_eq!(&reply, b"+PONG\r\n");
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_shuts_down_gracefully() {
+    let port = free_port();
+    let mut server = start(&["--port", &port.to_string()]);
+    let _conn = connect(port);
+    let status = Command::new("kill")
+        .args(["-TERM", &server.0.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = server.0.try_wait().expect("wait") {
+            assert!(status.success(), "exit status {status}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still running 10 s after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
