@@ -126,9 +126,8 @@ fn reset(ctx: &mut Ctx) -> CmdResult {
 }
 
 fn select(ctx: &mut Ctx) -> CmdResult {
-    let index = parse_i64(ctx.arg(1))
-        .and_then(|n| i32::try_from(n).ok())
-        .ok_or(errors::NOT_INTEGER)?;
+    let index = parse_i64(ctx.arg(1)).ok_or(errors::NOT_INTEGER)?;
+    let index = i32::try_from(index).map_err(|_| errors::NOT_INT32)?;
     if index < 0 || index as usize >= ctx.state.dbs.len() {
         return Err(errors::DB_INDEX_OUT_OF_RANGE.into());
     }
@@ -199,7 +198,7 @@ fn hello(ctx: &mut Ctx) -> CmdResult {
         ctx.client().authenticated = true;
     }
     if !ctx.client().authenticated && super::auth_required(ctx.state) {
-        return Err("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time".into());
+        return Err("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time".into());
     }
     if let Some(name) = name {
         validate_client_name(name)?;

@@ -46,6 +46,9 @@ pub mod errors {
     pub const SYNTAX: &str = "ERR syntax error";
     pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
     pub const NOT_INTEGER: &str = "ERR value is not an integer or out of range";
+    /// getIntFromObjectOrReply's text for an integer outside 32 bits.
+    pub const NOT_INT32: &str =
+        "ERR value is out of range, value must between -2147483648 and 2147483647";
     pub const NOT_FLOAT: &str = "ERR value is not a valid float";
     pub const NO_SUCH_KEY: &str = "ERR no such key";
     pub const DB_INDEX_OUT_OF_RANGE: &str = "ERR DB index is out of range";
@@ -120,7 +123,7 @@ pub fn run(
 ) -> After {
     let table = CommandTable::get();
     let now_ms = shared.clock.now_ms();
-    let (db, authenticated, reply_mode) = {
+    let (db, authenticated) = {
         let client = state
             .clients
             .get_mut(&client_id)
@@ -129,23 +132,23 @@ pub fn run(
         if client.reply_mode == ReplyMode::SkipNext {
             client.reply_mode = ReplyMode::Skipping;
         }
-        (client.db, client.authenticated, client.reply_mode)
+        (client.db, client.authenticated)
     };
     let reply_start = out.len();
 
     let cmd = match table.lookup(args) {
         Lookup::Found(cmd) => cmd,
         Lookup::UnknownCommand => {
-            reject(state, out, unknown_command_error(args));
+            reject_bytes(state, out, &unknown_command_error(args));
             return finish(state, client_id, reply_start, out, "NULL", db);
         }
         Lookup::UnknownSubcommand(container) => {
-            let text = format!(
-                "ERR unknown subcommand '{}'. Try {} HELP.",
-                truncated(&args[1], 128),
-                container.def.name.to_ascii_uppercase()
+            let mut text = b"ERR unknown subcommand '".to_vec();
+            text.extend_from_slice(c_string(&args[1], 128));
+            text.extend_from_slice(
+                format!("'. Try {} HELP.", container.def.name.to_ascii_uppercase()).as_bytes(),
             );
-            reject(state, out, text);
+            reject_bytes(state, out, &text);
             return finish(state, client_id, reply_start, out, "NULL", db);
         }
     };
@@ -198,7 +201,6 @@ pub fn run(
         record_slowlog(state, client_id, args, elapsed_us as i64, now_ms);
     }
     state.collect_expired();
-    let _ = reply_mode;
     finish(state, client_id, reply_start, out, cmd.fullname, new_db)
 }
 
@@ -232,35 +234,42 @@ fn finish(
 }
 
 fn reject(state: &mut State, out: &mut ReplyBuf, text: String) {
+    reject_bytes(state, out, text.as_bytes());
+}
+
+fn reject_bytes(state: &mut State, out: &mut ReplyBuf, text: &[u8]) {
     state.stats.total_error_replies += 1;
-    out.error(&text);
+    out.error_bytes(text);
 }
 
 pub fn auth_required(state: &State) -> bool {
     !state.config.text("requirepass").is_empty()
 }
 
-/// Redis's text: the name and the first arguments, each quoted, up to about 128 bytes.
-fn unknown_command_error(args: Args<'_>) -> String {
-    let mut listed = String::new();
+/// Redis's text: the name and the first arguments, each quoted, up to about 128 bytes, with the
+/// client's bytes echoed as they came (C's `%.128s`: raw, cut at a NUL).
+fn unknown_command_error(args: Args<'_>) -> Vec<u8> {
+    let mut listed = Vec::new();
     for arg in args.iter().skip(1) {
         if listed.len() >= 128 {
             break;
         }
         let room = 128 - listed.len();
-        listed.push('\'');
-        listed.push_str(&truncated(arg, room));
-        listed.push_str("' ");
+        listed.push(b'\'');
+        listed.extend_from_slice(c_string(arg, room));
+        listed.extend_from_slice(b"' ");
     }
-    format!(
-        "ERR unknown command '{}', with args beginning with: {}",
-        truncated(&args[0], 128),
-        listed
-    )
+    let mut text = b"ERR unknown command '".to_vec();
+    text.extend_from_slice(c_string(&args[0], 128));
+    text.extend_from_slice(b"', with args beginning with: ");
+    text.extend_from_slice(&listed);
+    text
 }
 
-fn truncated(bytes: &[u8], max: usize) -> Cow<'_, str> {
-    String::from_utf8_lossy(&bytes[..bytes.len().min(max)])
+/// What C's `%.{max}s` prints of `bytes`: up to the first NUL, at most `max` bytes.
+fn c_string(bytes: &[u8], max: usize) -> &[u8] {
+    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    &bytes[..end.min(max)]
 }
 
 fn record_slowlog(state: &mut State, client_id: ClientId, args: Args<'_>, us: i64, now_ms: i64) {

@@ -71,9 +71,14 @@ impl ReplyBuf {
     /// An error reply. `text` starts with the error code (`ERR ...`, `WRONGTYPE ...`); newlines in
     /// it are turned into spaces, as Redis does, so a client-supplied name cannot break framing.
     pub fn error(&mut self, text: &str) {
+        self.error_bytes(text.as_bytes());
+    }
+
+    /// An error reply whose text may hold bytes that are not UTF-8 (echoed client input).
+    pub fn error_bytes(&mut self, text: &[u8]) {
         self.buf.push(b'-');
         let start = self.buf.len();
-        self.buf.extend_from_slice(text.as_bytes());
+        self.buf.extend_from_slice(text);
         for b in &mut self.buf[start..] {
             if *b == b'\r' || *b == b'\n' {
                 *b = b' ';

@@ -9,8 +9,11 @@ use std::ops::Range;
 
 /// Longest line Redis accepts without a newline: an inline command or a `*`/`$` header.
 pub const INLINE_MAX_SIZE: usize = 64 * 1024;
-/// Most arguments one multibulk request may announce.
-const MAX_MULTIBULK_LEN: i64 = 1024 * 1024;
+/// Most arguments one multibulk request may announce (Redis 7: INT_MAX).
+const MAX_MULTIBULK_LEN: i64 = i32::MAX as i64;
+/// Argument slots reserved up front, whatever the request announces: a peer that announces
+/// millions of arguments must send them before we allocate for them.
+const PREALLOCATED_ARGS: usize = 1024;
 /// Before AUTH, Redis refuses large requests so that an unauthenticated peer cannot make it allocate.
 const UNAUTHENTICATED_MAX_MULTIBULK_LEN: i64 = 10;
 const UNAUTHENTICATED_MAX_BULK_LEN: i64 = 16384;
@@ -88,7 +91,7 @@ impl Request {
         if count <= 0 {
             return Decoded::Skip(pos);
         }
-        self.ranges.reserve(count as usize);
+        self.ranges.reserve((count as usize).min(PREALLOCATED_ARGS));
         for _ in 0..count {
             let rest = &buf[pos..];
             let Some(cr) = memchr(b'\r', rest) else {
@@ -411,9 +414,10 @@ mod tests {
             Decoded::Error("ERR Protocol error: invalid multibulk length")
         );
         assert_eq!(
-            decode(b"*2000000\r\n").0,
+            decode(b"*2147483648\r\n").0,
             Decoded::Error("ERR Protocol error: invalid multibulk length")
         );
+        assert_eq!(decode(b"*2147483647\r\n").0, Decoded::Incomplete);
         assert_eq!(
             decode(b"*1\r\n$-1\r\n").0,
             Decoded::Error("ERR Protocol error: invalid bulk length")
