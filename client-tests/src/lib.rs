@@ -217,7 +217,12 @@ impl Conn {
     /// Reads until the server closes the connection (or the timeout passes): every byte it sent
     /// after what was already read, and how it ended.
     pub async fn read_to_end(&mut self) -> (Vec<u8>, Ending) {
-        let deadline = tokio::time::Instant::now() + REPLY_TIMEOUT;
+        self.read_for(REPLY_TIMEOUT).await
+    }
+
+    /// Reads whatever arrives within `window`, stopping early if the connection ends.
+    pub async fn read_for(&mut self, window: Duration) -> (Vec<u8>, Ending) {
+        let deadline = tokio::time::Instant::now() + window;
         let mut got = std::mem::take(&mut self.buf);
         loop {
             let mut chunk = [0u8; 16 * 1024];
@@ -379,6 +384,47 @@ pub fn sort_elements(reply: &[u8], proto: Proto) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
+/// Replaces the values of the named fields of a map reply (RESP3 map, or RESP2 flat array of
+/// name-value pairs) with `<masked>`, keeping everything else, order included. Used where a
+/// field legitimately differs between servers (HELLO's `version` and `id`).
+pub fn mask_fields(reply: &[u8], proto: Proto, names: &[&str]) -> Result<Vec<u8>, String> {
+    if !matches!(reply.first(), Some(b'%' | b'*')) {
+        return Ok(reply.to_vec());
+    }
+    let header_end = reply
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .ok_or("no header line")?
+        + 2;
+    let mut out = reply[..header_end].to_vec();
+    let mut rest = &reply[header_end..];
+    let mut mask_next = false;
+    let mut is_key = true;
+    while !rest.is_empty() {
+        let n = frame_len(rest, proto)?.ok_or("truncated aggregate")?;
+        let element = &rest[..n];
+        if mask_next {
+            out.extend_from_slice(b"<masked>");
+        } else {
+            out.extend_from_slice(element);
+        }
+        mask_next = is_key
+            && names
+                .iter()
+                .any(|name| element == encode_bulk(name.as_bytes()).as_slice());
+        is_key = !is_key;
+        rest = &rest[n..];
+    }
+    Ok(out)
+}
+
+fn encode_bulk(bytes: &[u8]) -> Vec<u8> {
+    let mut out = format!("${}\r\n", bytes.len()).into_bytes();
+    out.extend_from_slice(bytes);
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -426,6 +472,20 @@ mod tests {
             b"%2\r\n+a\r\n:2\r\n+b\r\n:1\r\n"
         );
         assert_eq!(sort_elements(b":1\r\n", Proto::Resp2).unwrap(), b":1\r\n");
+    }
+
+    #[test]
+    fn masks_named_fields_only() {
+        let hello = b"%2\r\n$7\r\nversion\r\n$5\r\n7.2.4\r\n$5\r\nproto\r\n:3\r\n";
+        assert_eq!(
+            mask_fields(hello, Proto::Resp3, &["version", "id"]).unwrap(),
+            b"%2\r\n$7\r\nversion\r\n<masked>$5\r\nproto\r\n:3\r\n"
+        );
+        let flat = b"*2\r\n$2\r\nid\r\n:7\r\n";
+        assert_eq!(
+            mask_fields(flat, Proto::Resp2, &["id"]).unwrap(),
+            b"*2\r\n$2\r\nid\r\n<masked>"
+        );
     }
 
     #[test]
