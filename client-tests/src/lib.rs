@@ -128,9 +128,9 @@ pub enum Proto {
 /// The length of the first whole reply in `buf`; `Ok(None)` when more bytes are needed.
 pub fn frame_len(buf: &[u8], proto: Proto) -> Result<Option<usize>, String> {
     let decoded = match proto {
-        Proto::Resp2 => redis_protocol::resp2::decode::decode(buf).map(|f| f.map(|(_, n)| n)),
+        Proto::Resp2 => redis_protocol::resp2::decode::decode_range(buf).map(|f| f.map(|(_, n)| n)),
         Proto::Resp3 => {
-            redis_protocol::resp3::decode::complete::decode(buf).map(|f| f.map(|(_, n)| n))
+            redis_protocol::resp3::decode::complete::decode_range(buf).map(|f| f.map(|(_, n)| n))
         }
     };
     decoded.map_err(|e| format!("{e:?}"))
@@ -457,6 +457,18 @@ mod tests {
         assert_eq!(frame_len(b"*2\r\n$1\r\na\r\n", Proto::Resp2), Ok(None));
         assert_eq!(frame_len(b"$-1\r\n", Proto::Resp2), Ok(Some(5)));
         assert_eq!(frame_len(b"%1\r\n+a\r\n_\r\n", Proto::Resp3), Ok(Some(11)));
+        // Error texts quote client arguments, which may be any bytes.
+        assert_eq!(frame_len(b"-ERR \xff\xfe\r\n", Proto::Resp2), Ok(Some(9)));
+        assert_eq!(
+            frame_len(b"*1\r\n-ERR \xff\r\n", Proto::Resp3),
+            Ok(Some(12))
+        );
+        assert_eq!(
+            frame_len(b",-inf\r\n(12345678901234567890\r\n", Proto::Resp3),
+            Ok(Some(7))
+        );
+        // RESP2 nulls do not exist in RESP3.
+        assert!(frame_len(b"$-1\r\n", Proto::Resp3).is_err());
     }
 
     #[test]

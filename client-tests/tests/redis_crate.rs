@@ -142,7 +142,9 @@ async fn password_and_database_in_the_url() -> redis::RedisResult<()> {
     let wrong = redis::Client::open(format!("redis://:nope@{addr}"))?
         .get_multiplexed_async_connection()
         .await;
-    let err = wrong.err().expect("a wrong password is refused");
+    let Err(err) = wrong else {
+        panic!("a wrong password is refused");
+    };
     assert_eq!(err.kind(), redis::ErrorKind::AuthenticationFailed, "{err}");
 
     let mut anonymous = redis::Client::open(format!("redis://{addr}"))?
