@@ -418,12 +418,13 @@ fn reply_renamed(ctx: &mut Ctx, nx: bool, renamed: bool) {
     }
 }
 
-/// Parses a database index as Redis's getIntFromObjectOrReply does, with `error` for a value
-/// that is not a 32-bit integer.
-fn parse_db_index(arg: &[u8], error: &'static str) -> Result<i64, &'static str> {
-    parse_i64(arg)
-        .filter(|n| i32::try_from(*n).is_ok())
-        .ok_or(error)
+const NOT_INT32: &str =
+    "ERR value is out of range, value must between -2147483648 and 2147483647";
+
+/// Parses a database index as Redis's getIntFromObjectOrReply does.
+fn parse_db_index(arg: &[u8]) -> Result<i64, &'static str> {
+    let n = parse_i64(arg).ok_or(errors::NOT_INTEGER)?;
+    i32::try_from(n).map(i64::from).map_err(|_| NOT_INT32)
 }
 
 /// A valid index of a database of this server.
@@ -443,7 +444,7 @@ fn copy(ctx: &mut Ctx) -> CmdResult {
         if ctx.arg_is(i, "replace") {
             replace = true;
         } else if ctx.arg_is(i, "db") && i + 1 < ctx.argc() {
-            let index = parse_db_index(ctx.arg(i + 1), errors::NOT_INTEGER)?;
+            let index = parse_db_index(ctx.arg(i + 1))?;
             dst = existing_db(ctx, index)?;
             i += 1;
         } else {
@@ -482,7 +483,7 @@ fn copy(ctx: &mut Ctx) -> CmdResult {
 
 fn move_command(ctx: &mut Ctx) -> CmdResult {
     let key = ctx.arg(1);
-    let index = parse_db_index(ctx.arg(2), errors::NOT_INTEGER)?;
+    let index = parse_db_index(ctx.arg(2))?;
     let dst = existing_db(ctx, index)?;
     if dst == ctx.db {
         return Err(SAME_OBJECT.into());
@@ -760,12 +761,12 @@ fn object_help(ctx: &mut Ctx) -> CmdResult {
 }
 
 fn wait(ctx: &mut Ctx) -> CmdResult {
+    parse_i64(ctx.arg(1)).ok_or(errors::NOT_INTEGER)?;
     let timeout =
         parse_i64(ctx.arg(2)).ok_or("ERR timeout is not an integer or out of range")?;
     if timeout < 0 {
         return Err("ERR timeout is negative".into());
     }
-    parse_i64(ctx.arg(1)).ok_or(errors::NOT_INTEGER)?;
     // No replicas ever connect to this server, so none has acknowledged anything.
     ctx.out.int(0);
     Ok(())
@@ -897,7 +898,9 @@ fn ttl_reply(exists: bool, deadline: Option<i64>, now: i64, ms: bool, absolute: 
     if ms {
         left
     } else {
-        (left + 500) / 1000
+        // `left` is never negative; Redis's arithmetic behaves as unsigned near the top, where
+        // a deadline of i64::MAX ms reports 9223372036854776 s.
+        ((left as u64).wrapping_add(500) / 1000) as i64
     }
 }
 
