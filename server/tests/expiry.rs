@@ -11,7 +11,11 @@ async fn call(conn: &mut TcpStream, request: &str, expected: &str) {
     conn.write_all(request.as_bytes()).await.unwrap();
     let mut reply = vec![0u8; expected.len()];
     conn.read_exact(&mut reply).await.unwrap();
-    assert_eq!(String::from_utf8_lossy(&reply), expected, "reply to {request:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&reply),
+        expected,
+        "reply to {request:?}"
+    );
 }
 
 #[tokio::test]
@@ -44,7 +48,10 @@ async fn active_cycle_removes_expired_keys_nobody_reads() {
             break;
         }
     }
-    assert_eq!(size, 2, "the active cycle should leave only the two live keys");
+    assert_eq!(
+        size, 2,
+        "the active cycle should leave only the two live keys"
+    );
     call(&mut conn, "TTL long\r\nTTL forever\r\n", ":3590\r\n:-1\r\n").await;
     server.shutdown().await;
 }

@@ -157,3 +157,30 @@ fn dbsize(ctx: &mut Ctx) -> CmdResult {
     ctx.out.int(n);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    struct Flag(Arc<AtomicBool>);
+
+    impl Drop for Flag {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn free_later_drops_on_another_thread() {
+        let dropped = Arc::new(AtomicBool::new(false));
+        free_later(Flag(dropped.clone()));
+        let started = Instant::now();
+        while !dropped.load(Ordering::SeqCst) {
+            assert!(started.elapsed() < Duration::from_secs(5), "never freed");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+}

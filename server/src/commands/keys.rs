@@ -5,9 +5,9 @@ use super::errors;
 use super::table::{command, container, CommandDef};
 use super::{CmdResult, Ctx};
 use crate::protocol::request::parse_i64;
-use crate::store::db::Access;
+use crate::store::db::{Access, Key};
 use crate::store::glob;
-use crate::store::Value;
+use crate::store::{Db, Value};
 
 pub const COMMANDS: &[CommandDef] = &[
     command(
@@ -418,8 +418,7 @@ fn reply_renamed(ctx: &mut Ctx, nx: bool, renamed: bool) {
     }
 }
 
-const NOT_INT32: &str =
-    "ERR value is out of range, value must between -2147483648 and 2147483647";
+const NOT_INT32: &str = "ERR value is out of range, value must between -2147483648 and 2147483647";
 
 /// Parses a database index as Redis's getIntFromObjectOrReply does.
 fn parse_db_index(arg: &[u8]) -> Result<i64, &'static str> {
@@ -523,7 +522,7 @@ fn keys(ctx: &mut Ctx) -> CmdResult {
         .iter()
         .map(|(k, _)| &k[..])
         .filter(|k| all || glob::matches(pattern, k, false))
-        .filter(|k| db.expires.get(k).map_or(true, |&at| at > now))
+        .filter(|k| db.expires.get(k).is_none_or(|&at| at > now))
         .collect();
     ctx.out.array(found.len());
     for key in found {
@@ -589,23 +588,29 @@ fn parse_scan_options<'a>(args: &[&'a [u8]]) -> Result<ScanOptions<'a>, &'static
     Ok(options)
 }
 
+/// One SCAN call's walk of the keyspace from `cursor`: the keys of the buckets visited (before
+/// any filtering) and the next cursor. Like Redis, it stops after `count` keys or `count * 10`
+/// further buckets, whichever comes first, so that a sparse table does not make one call long.
+fn scan_step(db: &Db, mut cursor: u64, count: i64) -> (u64, Vec<Key>) {
+    let mut budget = count.saturating_mul(10);
+    let mut batch: Vec<Key> = Vec::new();
+    loop {
+        cursor = db.keys.scan(cursor, |k, _| batch.push(k.clone()));
+        if cursor == 0 || budget == 0 || batch.len() as i64 >= count {
+            return (cursor, batch);
+        }
+        budget -= 1;
+    }
+}
+
 fn scan(ctx: &mut Ctx) -> CmdResult {
     let mut cursor = parse_cursor(ctx.arg(1)).ok_or("ERR invalid cursor")?;
     let rest: Vec<&[u8]> = ctx.args.iter().skip(2).collect();
     let options = parse_scan_options(&rest)?;
     let now = ctx.now_ms;
     let db = ctx.db();
-    // Redis stops after COUNT keys or COUNT*10 more buckets, whichever comes first, so that a
-    // sparse table does not make one call long.
-    let mut budget = options.count.saturating_mul(10);
-    let mut batch: Vec<Box<[u8]>> = Vec::new();
-    loop {
-        cursor = db.keys.scan(cursor, |k, _| batch.push(k.clone()));
-        if cursor == 0 || budget == 0 || batch.len() as i64 >= options.count {
-            break;
-        }
-        budget -= 1;
-    }
+    let (next, mut batch) = scan_step(db, cursor, options.count);
+    cursor = next;
     batch.retain(|key| {
         if let Some(pattern) = options.pattern {
             if !glob::matches(pattern, key, false) {
@@ -671,10 +676,7 @@ fn object_encoding(ctx: &mut Ctx) -> CmdResult {
 const SHARED_INTEGERS: i64 = 10_000;
 
 fn lfu_policy(ctx: &Ctx) -> bool {
-    ctx.state
-        .config
-        .text("maxmemory-policy")
-        .ends_with("-lfu")
+    ctx.state.config.text("maxmemory-policy").ends_with("-lfu")
 }
 
 fn object_refcount(ctx: &mut Ctx) -> CmdResult {
@@ -689,12 +691,10 @@ fn object_refcount(ctx: &mut Ctx) -> CmdResult {
             ctx.out.null();
             return Ok(());
         }
-        Some(Value::String(s)) if sharing && s.encoding() == "int" => {
-            match parse_i64(&s.bytes) {
-                Some(n) if (0..SHARED_INTEGERS).contains(&n) => i64::from(i32::MAX),
-                _ => 1,
-            }
-        }
+        Some(Value::String(s)) if sharing && s.encoding() == "int" => match parse_i64(&s.bytes) {
+            Some(n) if (0..SHARED_INTEGERS).contains(&n) => i64::from(i32::MAX),
+            _ => 1,
+        },
         Some(_) => 1,
     };
     ctx.out.int(refcount);
@@ -762,8 +762,7 @@ fn object_help(ctx: &mut Ctx) -> CmdResult {
 
 fn wait(ctx: &mut Ctx) -> CmdResult {
     parse_i64(ctx.arg(1)).ok_or(errors::NOT_INTEGER)?;
-    let timeout =
-        parse_i64(ctx.arg(2)).ok_or("ERR timeout is not an integer or out of range")?;
+    let timeout = parse_i64(ctx.arg(2)).ok_or("ERR timeout is not an integer or out of range")?;
     if timeout < 0 {
         return Err("ERR timeout is negative".into());
     }
@@ -832,7 +831,7 @@ fn expire_allowed(flags: ExpireFlags, current: Option<i64>, when: i64) -> bool {
     if flags.xx && current.is_none() {
         return false;
     }
-    if flags.gt && current.map_or(true, |c| when <= c) {
+    if flags.gt && current.is_none_or(|c| when <= c) {
         return false;
     }
     if flags.lt && current.is_some_and(|c| when >= c) {
@@ -939,4 +938,178 @@ fn persist(ctx: &mut Ctx) -> CmdResult {
     }
     ctx.out.int(removed as i64);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn cursor_parses_like_strtoul() {
+        assert_eq!(parse_cursor(b"0"), Some(0));
+        assert_eq!(parse_cursor(b""), Some(0));
+        assert_eq!(parse_cursor(b"+7"), Some(7));
+        assert_eq!(parse_cursor(b"-0"), Some(0));
+        assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
+        assert_eq!(parse_cursor(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_cursor(b"18446744073709551616"), None);
+        for bad in [&b"abc"[..], b" 0", b"0 ", b"1.5", b"-", b"+", b"0x10"] {
+            assert_eq!(parse_cursor(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn scan_options() {
+        let parsed = parse_scan_options(&[b"count", b"5", b"MATCH", b"k*", b"type", b"string"]);
+        assert_eq!(
+            parsed,
+            Ok(ScanOptions {
+                count: 5,
+                pattern: Some(&b"k*"[..]),
+                type_name: Some(&b"string"[..]),
+            })
+        );
+        // A lone "*" is the same as no pattern.
+        assert_eq!(parse_scan_options(&[b"match", b"*"]).unwrap().pattern, None);
+        assert_eq!(parse_scan_options(&[b"count", b"0"]), Err(errors::SYNTAX));
+        assert_eq!(
+            parse_scan_options(&[b"count", b"x"]),
+            Err(errors::NOT_INTEGER)
+        );
+        assert_eq!(parse_scan_options(&[b"count"]), Err(errors::SYNTAX));
+        assert_eq!(parse_scan_options(&[b"foo", b"bar"]), Err(errors::SYNTAX));
+    }
+
+    #[test]
+    fn scan_reports_every_key_present_throughout_despite_inserts() {
+        let mut db = Db::default();
+        for i in 0..200 {
+            db.set(format!("old:{i}").as_bytes(), Value::from(&b"v"[..]));
+        }
+        let mut seen = HashSet::new();
+        let mut cursor = 0;
+        let mut added = 0;
+        loop {
+            let (next, batch) = scan_step(&db, cursor, 7);
+            seen.extend(batch);
+            // Grow the table between calls, forcing resizes and rehashing mid-scan.
+            for _ in 0..40 {
+                db.set(format!("new:{added}").as_bytes(), Value::from(&b"v"[..]));
+                added += 1;
+            }
+            cursor = next;
+            if cursor == 0 {
+                break;
+            }
+        }
+        for i in 0..200 {
+            let key: Key = format!("old:{i}").into_bytes().into();
+            assert!(seen.contains(&key), "old:{i} missed");
+        }
+    }
+
+    #[test]
+    fn scan_count_bounds_one_call() {
+        let mut db = Db::default();
+        for i in 0..1000 {
+            db.set(format!("k{i}").as_bytes(), Value::from(&b"v"[..]));
+        }
+        let (cursor, batch) = scan_step(&db, 0, 10);
+        assert_ne!(cursor, 0);
+        // Stops at the first bucket that takes it to COUNT keys (chains may overshoot a little).
+        assert!(batch.len() >= 10 && batch.len() < 30, "{}", batch.len());
+        let (cursor, batch) = scan_step(&db, 0, 100_000);
+        assert_eq!((cursor, batch.len()), (0, 1000));
+    }
+
+    #[test]
+    fn expire_flag_combinations() {
+        let ok = |args: &[&[u8]]| parse_expire_flags(args).unwrap();
+        assert_eq!(ok(&[]), ExpireFlags::default());
+        assert!(ok(&[b"nx"]).nx);
+        assert!(ok(&[b"XX", b"gt"]).xx);
+        assert!(ok(&[b"xx", b"lt"]).lt);
+        let err = |args: &[&[u8]]| parse_expire_flags(args).unwrap_err();
+        let nx = "ERR NX and XX, GT or LT options at the same time are not compatible";
+        assert_eq!(err(&[b"nx", b"xx"]), nx);
+        assert_eq!(err(&[b"gt", b"nx"]), nx);
+        assert_eq!(err(&[b"nx", b"lt"]), nx);
+        assert_eq!(
+            err(&[b"gt", b"lt"]),
+            "ERR GT and LT options at the same time are not compatible"
+        );
+        assert_eq!(err(&[b"nx", b"bogus"]), "ERR Unsupported option bogus");
+    }
+
+    #[test]
+    fn expire_conditions() {
+        let f = |s: &[&[u8]]| parse_expire_flags(s).unwrap();
+        assert!(expire_allowed(f(&[]), Some(5), 1));
+        assert!(expire_allowed(f(&[b"nx"]), None, 1));
+        assert!(!expire_allowed(f(&[b"nx"]), Some(5), 1));
+        assert!(!expire_allowed(f(&[b"xx"]), None, 1));
+        // No deadline counts as infinite: never greater, always less.
+        assert!(!expire_allowed(f(&[b"gt"]), None, 100));
+        assert!(expire_allowed(f(&[b"lt"]), None, 100));
+        assert!(expire_allowed(f(&[b"gt"]), Some(5), 6));
+        assert!(!expire_allowed(f(&[b"gt"]), Some(5), 5));
+        assert!(expire_allowed(f(&[b"lt"]), Some(5), 4));
+        assert!(!expire_allowed(f(&[b"lt"]), Some(5), 5));
+    }
+
+    #[test]
+    fn expire_overflow() {
+        assert_eq!(expire_deadline(10, true, 1_000), Some(11_000));
+        assert_eq!(expire_deadline(-10, true, 1_000), Some(-9_000));
+        assert_eq!(expire_deadline(i64::MAX / 1000 + 1, true, 0), None);
+        assert_eq!(expire_deadline(i64::MIN / 1000 - 1, true, 0), None);
+        assert_eq!(expire_deadline(i64::MAX, false, 0), Some(i64::MAX));
+        assert_eq!(expire_deadline(i64::MAX, false, 1), None);
+        assert_eq!(expire_deadline(i64::MAX / 1000, true, 1_000), None);
+    }
+
+    #[test]
+    fn ttl_rounds_to_nearest_second() {
+        let now = 1_000_000;
+        assert_eq!(ttl_reply(false, None, now, false, false), -2);
+        assert_eq!(ttl_reply(true, None, now, true, false), -1);
+        assert_eq!(ttl_reply(true, Some(now + 1499), now, false, false), 1);
+        assert_eq!(ttl_reply(true, Some(now + 1500), now, false, false), 2);
+        assert_eq!(ttl_reply(true, Some(now + 499), now, false, false), 0);
+        assert_eq!(ttl_reply(true, Some(now + 1499), now, true, false), 1499);
+        // A deadline already passed but not yet collected reads as zero.
+        assert_eq!(ttl_reply(true, Some(now - 5), now, true, false), 0);
+        assert_eq!(
+            ttl_reply(true, Some(4_102_444_800_500), now, false, true),
+            4_102_444_801
+        );
+        assert_eq!(
+            ttl_reply(true, Some(i64::MAX), 0, false, true),
+            9_223_372_036_854_776
+        );
+    }
+
+    #[test]
+    fn access_record_tracks_idle_time_and_lfu_decay() {
+        let mut db = Db {
+            clock_ms: 10_000,
+            ..Db::default()
+        };
+        db.set(b"k", Value::from(&b"v"[..]));
+        let created = db.access(b"k").unwrap();
+        assert_eq!((created.at_ms, created.lfu_counter), (10_000, 5));
+        db.get(b"k", 70_000);
+        assert_eq!(db.access(b"k").unwrap().at_ms, 70_000);
+        // Three idle minutes take three points off the counter.
+        let counter = db.access(b"k").unwrap().lfu_counter;
+        assert_eq!(db.access(b"k").unwrap().lfu_decayed(250_000), counter - 3);
+        // Peeking (contains) is not a use; a move keeps the record.
+        db.contains(b"k", 90_000);
+        assert_eq!(db.access(b"k").unwrap().at_ms, 70_000);
+        let (value, _, access) = db.take(b"k").unwrap();
+        db.set_with_access(b"j", value, access);
+        assert_eq!(db.access(b"j").unwrap().at_ms, 70_000);
+        assert!(db.access(b"k").is_none());
+    }
 }
