@@ -80,7 +80,9 @@ impl<'a> Ctx<'a> {
 
     /// The selected database.
     pub fn db(&mut self) -> &mut Db {
-        &mut self.state.dbs[self.db]
+        let db = &mut self.state.dbs[self.db];
+        db.clock_ms = self.now_ms;
+        db
     }
 
     pub fn client(&mut self) -> &mut crate::client::Client {

@@ -3,10 +3,63 @@
 //! Every lookup takes the command's `now` and removes a key whose deadline has passed before
 //! answering (Redis's lazy expiry); the active cycle in `expiry.rs` removes the rest.
 
+use rand::Rng;
+
 use super::dict::Dict;
 use super::value::Value;
 
 pub type Key = Box<[u8]>;
+
+/// Redis's LFU counter starts here for a new value, so that a fresh key is not evicted at once.
+const LFU_INIT: u8 = 5;
+/// Redis's default `lfu-log-factor`: how slowly the counter climbs.
+const LFU_LOG_FACTOR: f64 = 10.0;
+/// Redis's default `lfu-decay-time`: minutes for the counter to lose one point when idle.
+const LFU_DECAY_MINUTES: i64 = 1;
+
+/// What Redis keeps in each object's `lru` field: when the value was last used (OBJECT IDLETIME,
+/// LRU policies) and a logarithmic use counter that decays with time (OBJECT FREQ, LFU policies).
+/// Redis keeps one or the other depending on the policy; keeping both lets either be reported
+/// right after a policy switch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Access {
+    pub at_ms: i64,
+    pub lfu_counter: u8,
+    /// When `lfu_counter` last changed, in minutes of the server clock.
+    pub lfu_minutes: i64,
+}
+
+impl Access {
+    pub fn new(now_ms: i64) -> Self {
+        Access {
+            at_ms: now_ms,
+            lfu_counter: LFU_INIT,
+            lfu_minutes: now_ms / 60_000,
+        }
+    }
+
+    /// The LFU counter after the decay for the minutes the value was idle.
+    pub fn lfu_decayed(&self, now_ms: i64) -> u8 {
+        let idle_minutes = (now_ms / 60_000 - self.lfu_minutes).max(0);
+        let periods = idle_minutes / LFU_DECAY_MINUTES;
+        (self.lfu_counter as i64 - periods).max(0) as u8
+    }
+
+    /// Records a use at `now_ms`: Redis's updateLFU (decay, then a logarithmic increment).
+    pub fn touch(&mut self, now_ms: i64) {
+        let mut counter = self.lfu_decayed(now_ms);
+        if counter < u8::MAX {
+            let base = counter.saturating_sub(LFU_INIT) as f64;
+            let p = 1.0 / (base * LFU_LOG_FACTOR + 1.0);
+            if rand::thread_rng().gen::<f64>() < p {
+                counter += 1;
+            }
+        }
+        self.lfu_counter = counter;
+        self.lfu_minutes = now_ms / 60_000;
+        self.at_ms = now_ms;
+    }
+}
 
 #[derive(Default)]
 pub struct Db {
@@ -15,6 +68,11 @@ pub struct Db {
     pub expires: Dict<Key, i64>,
     /// Keys removed because their time had passed, since the last count was taken.
     pub expired_since_count: u64,
+    /// Last use of each key (Redis's per-object `lru` field).
+    pub access: Dict<Key, Access>,
+    /// The time of the command using this database (stamped by `Ctx::db`): what `set` records
+    /// as a new value's creation time, like Redis's cached LRU clock.
+    pub clock_ms: i64,
 }
 
 impl Db {
@@ -40,12 +98,27 @@ impl Db {
 
     pub fn get(&mut self, key: &[u8], now_ms: i64) -> Option<&Value> {
         self.expire_if_needed(key, now_ms);
+        self.touch(key, now_ms);
         self.keys.get(key)
     }
 
     pub fn get_mut(&mut self, key: &[u8], now_ms: i64) -> Option<&mut Value> {
         self.expire_if_needed(key, now_ms);
+        self.touch(key, now_ms);
         self.keys.get_mut(key)
+    }
+
+    /// Records a use of `key` (if it exists), as Redis's lookupKey does for every lookup not
+    /// flagged NOTOUCH.
+    pub fn touch(&mut self, key: &[u8], now_ms: i64) {
+        if let Some(access) = self.access.get_mut(key) {
+            access.touch(now_ms);
+        }
+    }
+
+    /// When and how often `key` was used, without counting this as a use.
+    pub fn access(&self, key: &[u8]) -> Option<Access> {
+        self.access.get(key).copied()
     }
 
     pub fn contains(&mut self, key: &[u8], now_ms: i64) -> bool {
@@ -61,10 +134,23 @@ impl Db {
 
     /// Stores `value` under `key`, keeping the key's deadline if it has one.
     pub fn set_keep_ttl(&mut self, key: &[u8], value: Value) {
+        // A new value is a new object in Redis, with a fresh access record.
+        self.set_with_access(key, value, Access::new(self.clock_ms));
+    }
+
+    /// Stores `value` under `key` with a given access record (a value moved from another key or
+    /// database keeps its own), keeping the key's deadline if it has one.
+    pub fn set_with_access(&mut self, key: &[u8], value: Value, access: Access) {
         match self.keys.get_mut(key) {
             Some(slot) => *slot = value,
             None => {
                 self.keys.insert(key.into(), value);
+            }
+        }
+        match self.access.get_mut(key) {
+            Some(slot) => *slot = access,
+            None => {
+                self.access.insert(key.into(), access);
             }
         }
     }
@@ -72,7 +158,19 @@ impl Db {
     pub fn remove(&mut self, key: &[u8]) -> Option<Value> {
         let (_, value) = self.keys.remove(key)?;
         self.expires.remove(key);
+        self.access.remove(key);
         Some(value)
+    }
+
+    /// Removes `key` and hands back its value, deadline and access record, for moving it whole.
+    pub fn take(&mut self, key: &[u8]) -> Option<(Value, Option<i64>, Access)> {
+        let (_, value) = self.keys.remove(key)?;
+        let deadline = self.expires.remove(key).map(|(_, at)| at);
+        let access = self
+            .access
+            .remove(key)
+            .map_or_else(|| Access::new(self.clock_ms), |(_, a)| a);
+        Some((value, deadline, access))
     }
 
     /// The deadline of `key`, if it has one (whether or not it has passed).
@@ -99,5 +197,16 @@ impl Db {
     pub fn clear(&mut self) {
         self.keys = Dict::new();
         self.expires = Dict::new();
+        self.access = Dict::new();
+    }
+
+    /// Empties the database and hands back what it held, for the caller to free (maybe on
+    /// another thread: FLUSHALL ASYNC).
+    pub fn take_all(&mut self) -> (Dict<Key, Value>, Dict<Key, i64>, Dict<Key, Access>) {
+        (
+            std::mem::take(&mut self.keys),
+            std::mem::take(&mut self.expires),
+            std::mem::take(&mut self.access),
+        )
     }
 }

@@ -22,6 +22,14 @@ impl Value {
         }
     }
 
+    /// How many allocations freeing this value takes (Redis's lazyfreeGetFreeEffort): a string
+    /// is one block however long it is.
+    pub fn free_effort(&self) -> usize {
+        match self {
+            Value::String(_) => 1,
+        }
+    }
+
     /// An estimate of the bytes this value costs, for MEMORY USAGE.
     pub fn memory_usage(&self) -> usize {
         match self {
