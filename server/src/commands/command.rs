@@ -56,6 +56,17 @@ const SUBCOMMANDS: &[CommandDef] = &[
         getkeys,
     ),
     command(
+        "getkeysandflags",
+        -4,
+        "loading stale",
+        "@connection",
+        (0, 0, 0),
+        "server",
+        "7.0.0",
+        "Lists the keys a full command line would touch, with how it uses them.",
+        getkeysandflags,
+    ),
+    command(
         "help",
         2,
         "loading stale",
@@ -204,6 +215,25 @@ fn list(ctx: &mut Ctx) -> CmdResult {
 }
 
 fn getkeys(ctx: &mut Ctx) -> CmdResult {
+    reply_keys(ctx, false)
+}
+
+fn getkeysandflags(ctx: &mut Ctx) -> CmdResult {
+    reply_keys(ctx, true)
+}
+
+/// The key access flags the table can vouch for: RW for writing commands, RO for reading ones.
+fn key_flags(cmd: &Command) -> &'static [&'static str] {
+    if cmd.has(flags::WRITE) {
+        &["RW"]
+    } else if cmd.has(flags::READONLY) {
+        &["RO"]
+    } else {
+        &[]
+    }
+}
+
+fn reply_keys(ctx: &mut Ctx, with_flags: bool) -> CmdResult {
     let mut owned = OwnedArgs::default();
     for arg in ctx.args.iter().skip(2) {
         owned.push(arg);
@@ -231,7 +261,17 @@ fn getkeys(ctx: &mut Ctx) -> CmdResult {
     }
     ctx.out.array(positions.len());
     for pos in positions {
-        ctx.out.bulk(args.get(pos));
+        if with_flags {
+            ctx.out.array(2);
+            ctx.out.bulk(args.get(pos));
+            let shown = key_flags(cmd);
+            ctx.out.set(shown.len());
+            for flag in shown {
+                ctx.out.simple(flag);
+            }
+        } else {
+            ctx.out.bulk(args.get(pos));
+        }
     }
     Ok(())
 }
@@ -257,6 +297,8 @@ fn help(ctx: &mut Ctx) -> CmdResult {
             "    commands are returned.",
             "GETKEYS <full-command>",
             "    Return the keys from a full Redis command.",
+            "GETKEYSANDFLAGS <full-command>",
+            "    Return the keys and the access flags from a full Redis command.",
         ],
     );
     Ok(())
@@ -341,14 +383,10 @@ fn reply_key_specs(out: &mut ReplyBuf, cmd: &Command) {
     out.array(1);
     out.map(3);
     out.bulk(b"flags");
-    if cmd.has(flags::WRITE) {
-        out.set(1);
-        out.simple("RW");
-    } else if cmd.has(flags::READONLY) {
-        out.set(1);
-        out.simple("RO");
-    } else {
-        out.set(0);
+    let shown = key_flags(cmd);
+    out.set(shown.len());
+    for flag in shown {
+        out.simple(flag);
     }
     out.bulk(b"begin_search");
     out.map(2);
@@ -448,6 +486,6 @@ mod tests {
         reply_docs(&mut out, cmd);
         let text = String::from_utf8(out.buf).expect("ascii");
         assert!(text.starts_with("%4\r\n$7\r\nsummary\r\n"));
-        assert!(text.contains("$11\r\nsubcommands\r\n%6\r\n$13\r\ncommand|count\r\n%3\r\n"));
+        assert!(text.contains("$11\r\nsubcommands\r\n%7\r\n$13\r\ncommand|count\r\n%3\r\n"));
     }
 }
