@@ -664,6 +664,60 @@ mod tests {
         assert!(line.contains(" cmd=client|info "));
     }
 
+    async fn exchange(request: &[u8], expected: &[u8]) -> Vec<u8> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let server = crate::Server::builder()
+            .port(0)
+            .start()
+            .await
+            .expect("server starts");
+        let mut conn = tokio::net::TcpStream::connect(server.addr())
+            .await
+            .expect("connects");
+        conn.write_all(request).await.expect("writes");
+        let mut got = Vec::new();
+        let mut buf = [0u8; 1024];
+        // Read what is expected, then wait a little more for anything that should not come.
+        loop {
+            let wait = if got.len() < expected.len() {
+                2000
+            } else {
+                200
+            };
+            let read =
+                tokio::time::timeout(std::time::Duration::from_millis(wait), conn.read(&mut buf))
+                    .await;
+            match read {
+                Ok(Ok(n)) if n > 0 => got.extend_from_slice(&buf[..n]),
+                _ => break,
+            }
+        }
+        server.shutdown().await;
+        got
+    }
+
+    #[tokio::test]
+    async fn reply_off_and_skip_silence_replies() {
+        let expected = b"$1\r\nb\r\n+OK\r\n$1\r\nd\r\n";
+        let got = exchange(
+            b"CLIENT REPLY SKIP\r\nPING a\r\nPING b\r\nCLIENT REPLY OFF\r\nPING c\r\n\
+              CLIENT REPLY SKIP\r\nPING e\r\nCLIENT REPLY ON\r\nPING d\r\n",
+            expected,
+        )
+        .await;
+        assert_eq!(got, expected);
+    }
+
+    #[tokio::test]
+    async fn kill_self_closes_after_the_reply() {
+        let got = exchange(
+            b"CLIENT SETNAME me\r\nCLIENT KILL SKIPME no TYPE normal\r\nPING\r\n",
+            b"+OK\r\n:1\r\n",
+        )
+        .await;
+        assert_eq!(got, b"+OK\r\n:1\r\n");
+    }
+
     #[test]
     fn attributes_are_printable_without_spaces() {
         assert!(valid_attribute(b"redis-py"));
