@@ -62,6 +62,18 @@ pub struct State {
     /// CLIENT PAUSE: until when (ms), and whether only writes are paused.
     pub pause_until_ms: i64,
     pub pause_writes_only: bool,
+    /// INFO's `run_id` and `master_replid`: random per server start, as in Redis.
+    pub run_id: String,
+    pub replid: String,
+}
+
+/// 40 random hex digits, the shape of Redis's run and replication ids.
+fn random_hex_id() -> String {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    (0..40)
+        .map(|_| char::from_digit(rng.gen_range(0..16), 16).unwrap_or('0'))
+        .collect()
 }
 
 impl State {
@@ -81,6 +93,8 @@ impl State {
             started_ms: now_ms,
             pause_until_ms: 0,
             pause_writes_only: false,
+            run_id: random_hex_id(),
+            replid: random_hex_id(),
         }
     }
 
