@@ -27,6 +27,9 @@ pub async fn run(shared: Arc<Shared>) {
         let budget = tick.mul_f64(EXPIRE_TIME_SHARE);
         active_expire_cycle(&mut state, shared.clock.now_ms(), budget);
         for db in &mut state.dbs {
+            // Tables shrink after mass deletions, then move along their (incremental) rehash.
+            db.keys.shrink_if_needed();
+            db.expires.shrink_if_needed();
             db.keys.rehash_for(REHASH_BUDGET);
             db.expires.rehash_for(REHASH_BUDGET);
         }
@@ -35,12 +38,17 @@ pub async fn run(shared: Arc<Shared>) {
 
 /// Samples keys that have a deadline and removes those whose time has passed, database by
 /// database, within `budget`: memory comes back without anyone reading the keys, and a million
-/// keys expiring at once are removed over several ticks instead of stalling the server.
+/// keys expiring at once are removed over several ticks instead of stalling the server. Each
+/// cycle starts at the database where the last one ran out of time, so a busy database 0
+/// cannot starve the others.
 pub fn active_expire_cycle(state: &mut State, now_ms: i64, budget: Duration) -> usize {
     let started = std::time::Instant::now();
     let mut removed = 0;
     let mut expired_keys: Vec<Box<[u8]>> = Vec::with_capacity(EXPIRE_SAMPLE);
-    for index in 0..state.dbs.len() {
+    let count = state.dbs.len();
+    for step in 0..count {
+        let index = (state.expire_next_db + step) % count;
+        state.expire_next_db = index;
         loop {
             let db = &mut state.dbs[index];
             if db.expires.is_empty() {

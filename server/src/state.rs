@@ -62,6 +62,8 @@ pub struct State {
     /// CLIENT PAUSE: until when (ms), and whether only writes are paused.
     pub pause_until_ms: i64,
     pub pause_writes_only: bool,
+    /// The database the active expiry cycle resumes at.
+    pub expire_next_db: usize,
     /// INFO's `run_id` and `master_replid`: random per server start, as in Redis.
     pub run_id: String,
     pub replid: String,
@@ -93,6 +95,7 @@ impl State {
             started_ms: now_ms,
             pause_until_ms: 0,
             pause_writes_only: false,
+            expire_next_db: 0,
             run_id: random_hex_id(),
             replid: random_hex_id(),
         }

@@ -360,9 +360,7 @@ fn exists(ctx: &mut Ctx) -> CmdResult {
 /// Looks a key up without counting it as a use (Redis's LOOKUP_NOTOUCH), expiring it first.
 fn peek<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Option<&'a Value> {
     let now = ctx.now_ms;
-    let db = ctx.db();
-    db.expire_if_needed(key, now);
-    db.keys.get(key)
+    ctx.db().peek(key, now)
 }
 
 fn type_command(ctx: &mut Ctx) -> CmdResult {
@@ -619,7 +617,7 @@ fn scan(ctx: &mut Ctx) -> CmdResult {
         }
         if let Some(wanted) = options.type_name {
             db.expire_if_needed(key, now);
-            let name = db.keys.get(key).map_or("none", Value::type_name);
+            let name = db.keys.get(key).map_or("none", |e| e.value.type_name());
             return name.as_bytes().eq_ignore_ascii_case(wanted);
         }
         !db.expire_if_needed(key, now)

@@ -280,7 +280,10 @@ fn dataset_bytes(state: &State) -> u64 {
         if sample.is_empty() {
             continue;
         }
-        let sampled: usize = sample.iter().map(|(k, v)| k.len() + v.memory_usage()).sum();
+        let sampled: usize = sample
+            .iter()
+            .map(|(k, v)| k.len() + v.value.memory_usage())
+            .sum();
         total += (sampled as f64 / sample.len() as f64 * db.keys.len() as f64) as u64;
     }
     total
@@ -899,7 +902,7 @@ fn memory_usage(ctx: &mut Ctx) -> CmdResult {
         .db()
         .keys
         .get(key)
-        .map(|value| key.len() + value.memory_usage() + std::mem::size_of::<Box<[u8]>>());
+        .map(|entry| key.len() + entry.value.memory_usage() + std::mem::size_of::<Box<[u8]>>());
     match usage {
         Some(bytes) => ctx.out.int(bytes as i64),
         None => ctx.out.null(),

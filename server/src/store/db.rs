@@ -3,8 +3,6 @@
 //! Every lookup takes the command's `now` and removes a key whose deadline has passed before
 //! answering (Redis's lazy expiry); the active cycle in `expiry.rs` removes the rest.
 
-use rand::Rng;
-
 use super::dict::Dict;
 use super::value::Value;
 
@@ -45,13 +43,13 @@ impl Access {
         (self.lfu_counter as i64 - periods).max(0) as u8
     }
 
-    /// Records a use at `now_ms`: Redis's updateLFU (decay, then a logarithmic increment).
-    pub fn touch(&mut self, now_ms: i64) {
+    /// Records a use at `now_ms`: Redis's updateLFU (decay, then a logarithmic increment, with
+    /// probability from `chance`, a uniform draw in [0, 1)).
+    pub fn touch(&mut self, now_ms: i64, chance: f64) {
         let mut counter = self.lfu_decayed(now_ms);
         if counter < u8::MAX {
             let base = counter.saturating_sub(LFU_INIT) as f64;
-            let p = 1.0 / (base * LFU_LOG_FACTOR + 1.0);
-            if rand::thread_rng().gen::<f64>() < p {
+            if chance < 1.0 / (base * LFU_LOG_FACTOR + 1.0) {
                 counter += 1;
             }
         }
@@ -61,18 +59,27 @@ impl Access {
     }
 }
 
+/// What the keyspace holds for a key: the value and its access record (Redis keeps both in the
+/// object header, so neither costs a second table entry).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub value: Value,
+    pub access: Access,
+}
+
 #[derive(Default)]
 pub struct Db {
-    pub keys: Dict<Key, Value>,
+    pub keys: Dict<Key, Entry>,
     /// Deadlines, in ms since the epoch of the server's clock, of the keys that have one.
     pub expires: Dict<Key, i64>,
     /// Keys removed because their time had passed, since the last count was taken.
     pub expired_since_count: u64,
-    /// Last use of each key (Redis's per-object `lru` field).
-    pub access: Dict<Key, Access>,
     /// The time of the command using this database (stamped by `Ctx::db`): what `set` records
     /// as a new value's creation time, like Redis's cached LRU clock.
     pub clock_ms: i64,
+    /// State of the xorshift generator behind the LFU counter's coin flips: cheap, and good
+    /// enough for a probability (a cryptographic generator per read would cost more than the read).
+    lfu_rng: u64,
 }
 
 impl Db {
@@ -97,28 +104,48 @@ impl Db {
     }
 
     pub fn get(&mut self, key: &[u8], now_ms: i64) -> Option<&Value> {
-        self.expire_if_needed(key, now_ms);
-        self.touch(key, now_ms);
-        self.keys.get(key)
+        self.get_mut(key, now_ms).map(|v| &*v)
     }
 
+    /// The value of `key`, recording the use as Redis's lookupKey does.
     pub fn get_mut(&mut self, key: &[u8], now_ms: i64) -> Option<&mut Value> {
         self.expire_if_needed(key, now_ms);
-        self.touch(key, now_ms);
-        self.keys.get_mut(key)
+        let chance = self.next_chance();
+        let entry = self.keys.get_mut(key)?;
+        entry.access.touch(now_ms, chance);
+        Some(&mut entry.value)
     }
 
-    /// Records a use of `key` (if it exists), as Redis's lookupKey does for every lookup not
-    /// flagged NOTOUCH.
+    /// The value of `key` without recording a use (OBJECT, TYPE-like peeks), after lazy expiry.
+    pub fn peek(&mut self, key: &[u8], now_ms: i64) -> Option<&Value> {
+        self.expire_if_needed(key, now_ms);
+        self.keys.get(key).map(|e| &e.value)
+    }
+
+    /// Records a use of `key` (if it exists).
     pub fn touch(&mut self, key: &[u8], now_ms: i64) {
-        if let Some(access) = self.access.get_mut(key) {
-            access.touch(now_ms);
+        let chance = self.next_chance();
+        if let Some(entry) = self.keys.get_mut(key) {
+            entry.access.touch(now_ms, chance);
         }
     }
 
     /// When and how often `key` was used, without counting this as a use.
     pub fn access(&self, key: &[u8]) -> Option<Access> {
-        self.access.get(key).copied()
+        self.keys.get(key).map(|e| e.access)
+    }
+
+    /// A uniform draw in [0, 1).
+    fn next_chance(&mut self) -> f64 {
+        if self.lfu_rng == 0 {
+            self.lfu_rng = 0x9E37_79B9_7F4A_7C15;
+        }
+        let mut x = self.lfu_rng;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.lfu_rng = x;
+        (x >> 11) as f64 / (1u64 << 53) as f64
     }
 
     pub fn contains(&mut self, key: &[u8], now_ms: i64) -> bool {
@@ -142,35 +169,24 @@ impl Db {
     /// database keeps its own), keeping the key's deadline if it has one.
     pub fn set_with_access(&mut self, key: &[u8], value: Value, access: Access) {
         match self.keys.get_mut(key) {
-            Some(slot) => *slot = value,
+            Some(entry) => *entry = Entry { value, access },
             None => {
-                self.keys.insert(key.into(), value);
-            }
-        }
-        match self.access.get_mut(key) {
-            Some(slot) => *slot = access,
-            None => {
-                self.access.insert(key.into(), access);
+                self.keys.insert(key.into(), Entry { value, access });
             }
         }
     }
 
     pub fn remove(&mut self, key: &[u8]) -> Option<Value> {
-        let (_, value) = self.keys.remove(key)?;
+        let (_, entry) = self.keys.remove(key)?;
         self.expires.remove(key);
-        self.access.remove(key);
-        Some(value)
+        Some(entry.value)
     }
 
     /// Removes `key` and hands back its value, deadline and access record, for moving it whole.
     pub fn take(&mut self, key: &[u8]) -> Option<(Value, Option<i64>, Access)> {
-        let (_, value) = self.keys.remove(key)?;
+        let (_, entry) = self.keys.remove(key)?;
         let deadline = self.expires.remove(key).map(|(_, at)| at);
-        let access = self
-            .access
-            .remove(key)
-            .map_or_else(|| Access::new(self.clock_ms), |(_, a)| a);
-        Some((value, deadline, access))
+        Some((entry.value, deadline, entry.access))
     }
 
     /// The deadline of `key`, if it has one (whether or not it has passed).
@@ -197,16 +213,14 @@ impl Db {
     pub fn clear(&mut self) {
         self.keys = Dict::new();
         self.expires = Dict::new();
-        self.access = Dict::new();
     }
 
     /// Empties the database and hands back what it held, for the caller to free (maybe on
     /// another thread: FLUSHALL ASYNC).
-    pub fn take_all(&mut self) -> (Dict<Key, Value>, Dict<Key, i64>, Dict<Key, Access>) {
+    pub fn take_all(&mut self) -> (Dict<Key, Entry>, Dict<Key, i64>) {
         (
             std::mem::take(&mut self.keys),
             std::mem::take(&mut self.expires),
-            std::mem::take(&mut self.access),
         )
     }
 }
