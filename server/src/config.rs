@@ -326,7 +326,7 @@ fn normalize(kind: Kind, value: &str) -> Result<String, ConfigError> {
         Kind::Text => Ok(value.to_string()),
         Kind::SaveRules => {
             let words: Vec<&str> = value.split_whitespace().collect();
-            if words.len() % 2 != 0 || words.iter().any(|w| w.parse::<u64>().is_err()) {
+            if !words.len().is_multiple_of(2) || words.iter().any(|w| w.parse::<u64>().is_err()) {
                 return Err(ConfigError::Invalid("Invalid save parameters".into()));
             }
             Ok(words.join(" "))

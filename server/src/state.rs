@@ -149,10 +149,6 @@ impl Shared {
         self.shutdown.send_replace(true);
     }
 
-    pub fn is_shutting_down(&self) -> bool {
-        *self.shutdown.borrow()
-    }
-
     /// Re-reads the limits the connections cache, after CONFIG SET.
     pub fn refresh_limits(&self, config: &Config) {
         self.proto_max_bulk_len

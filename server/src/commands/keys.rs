@@ -1090,10 +1090,8 @@ mod tests {
 
     #[test]
     fn access_record_tracks_idle_time_and_lfu_decay() {
-        let mut db = Db {
-            clock_ms: 10_000,
-            ..Db::default()
-        };
+        let mut db = Db::default();
+        db.clock_ms = 10_000;
         db.set(b"k", Value::from(&b"v"[..]));
         let created = db.access(b"k").unwrap();
         assert_eq!((created.at_ms, created.lfu_counter), (10_000, 5));

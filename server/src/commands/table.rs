@@ -45,6 +45,8 @@ pub struct CommandDef {
     /// None for containers (CONFIG, CLIENT...), which only dispatch to subcommands.
     pub handler: Option<Handler>,
     pub subcommands: &'static [CommandDef],
+    /// Finds the keys of commands whose keys are not a first/last/step range (Redis's
+    /// `movablekeys`: EVAL, SORT, ZUNIONSTORE... as those families arrive).
     pub key_finder: Option<KeyFinder>,
 }
 
@@ -104,12 +106,6 @@ pub const fn container(
 }
 
 impl CommandDef {
-    /// Marks the command's keys as found by `finder` (Redis's `movablekeys`).
-    pub const fn movable_keys(mut self, finder: KeyFinder) -> Self {
-        self.key_finder = Some(finder);
-        self
-    }
-
     /// Gives a command with a handler of its own subcommands too (COMMAND: alone, it runs its
     /// handler; with a known subcommand, the subcommand's).
     pub const fn with_subcommands(mut self, subcommands: &'static [CommandDef]) -> Self {
@@ -199,7 +195,6 @@ pub struct Command {
     pub subcommands: HashMap<&'static [u8], Command>,
     /// Subcommands in declaration order, for listings.
     pub subcommand_order: Vec<&'static str>,
-    pub parent: Option<&'static str>,
 }
 
 impl Command {
@@ -298,7 +293,6 @@ fn build(def: &'static CommandDef, parent: Option<&'static str>) -> Command {
         acl_categories: categories,
         subcommands,
         subcommand_order: def.subcommands.iter().map(|s| s.name).collect(),
-        parent,
     }
 }
 
@@ -351,10 +345,6 @@ impl CommandTable {
 
     pub fn len(&self) -> usize {
         self.commands.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.commands.is_empty()
     }
 }
 
