@@ -79,6 +79,6 @@ pub fn active_expire_cycle(state: &mut State, now_ms: i64, budget: Duration) -> 
             break;
         }
     }
-    state.collect_expired();
+    state.collect_counters();
     removed
 }

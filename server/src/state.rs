@@ -52,6 +52,8 @@ pub struct State {
     pub config: Config,
     pub stats: Stats,
     pub command_stats: HashMap<&'static str, CommandStats>,
+    /// Error replies by their code (`ERR`, `WRONGTYPE`...), for INFO errorstats.
+    pub error_stats: std::collections::BTreeMap<String, u64>,
     /// Changes since the last save: INFO's `rdb_changes_since_last_save`.
     pub dirty: u64,
     pub next_client_id: ClientId,
@@ -87,6 +89,7 @@ impl State {
             config,
             stats: Stats::default(),
             command_stats: HashMap::new(),
+            error_stats: Default::default(),
             dirty: 0,
             next_client_id: 1,
             slowlog: Default::default(),
@@ -107,10 +110,20 @@ impl State {
         self.dirty += 1;
     }
 
-    /// Moves the per-db counts of lazily expired keys into the stats.
-    pub fn collect_expired(&mut self) {
+    /// Counts an error reply under its code: the first word of its text.
+    pub fn count_error(&mut self, text: &[u8]) {
+        self.stats.total_error_replies += 1;
+        let code = text.split(|&b| b == b' ').next().unwrap_or_default();
+        let code = String::from_utf8_lossy(&code[..code.len().min(128)]).into_owned();
+        *self.error_stats.entry(code).or_default() += 1;
+    }
+
+    /// Moves the per-db counts (lazily expired keys, read hits and misses) into the stats.
+    pub fn collect_counters(&mut self) {
         for db in &mut self.dbs {
             self.stats.expired_keys += std::mem::take(&mut db.expired_since_count);
+            self.stats.keyspace_hits += std::mem::take(&mut db.hits_since_count);
+            self.stats.keyspace_misses += std::mem::take(&mut db.misses_since_count);
         }
     }
 }

@@ -186,8 +186,9 @@ pub fn run(
     let result = handler(&mut ctx);
     let new_db = ctx.db;
     let failed = result.is_err();
-    if let Err(CmdError(text)) = result {
-        ctx.out.error(&text);
+    if let Err(CmdError(text)) = &result {
+        ctx.out.error(text);
+        ctx.state.count_error(text.as_bytes());
     }
     let elapsed_us = started.elapsed().as_micros() as u64;
 
@@ -197,12 +198,11 @@ pub fn run(
     entry.usec += elapsed_us;
     if failed {
         entry.failed_calls += 1;
-        state.stats.total_error_replies += 1;
     }
     if !cmd.has(flags::SKIP_SLOWLOG) {
         record_slowlog(state, client_id, args, elapsed_us as i64, now_ms);
     }
-    state.collect_expired();
+    state.collect_counters();
     finish(state, client_id, reply_start, out, cmd.fullname, new_db)
 }
 
@@ -240,7 +240,7 @@ fn reject(state: &mut State, out: &mut ReplyBuf, text: String) {
 }
 
 fn reject_bytes(state: &mut State, out: &mut ReplyBuf, text: &[u8]) {
-    state.stats.total_error_replies += 1;
+    state.count_error(text);
     out.error_bytes(text);
 }
 

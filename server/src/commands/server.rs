@@ -506,8 +506,12 @@ fn render_section(out: &mut String, state: &State, env: &InfoEnv, section: &str)
                 );
             }
         }
-        // Errors are counted in total, not per error code yet.
-        "errorstats" => out.push_str("# Errorstats\r\n"),
+        "errorstats" => {
+            out.push_str("# Errorstats\r\n");
+            for (code, count) in &state.error_stats {
+                field!(out, "errorstat_{code}:count={count}");
+            }
+        }
         "cluster" => {
             out.push_str("# Cluster\r\n");
             field!(out, "cluster_enabled:0");

@@ -74,6 +74,9 @@ pub struct Db {
     pub expires: Dict<Key, i64>,
     /// Keys removed because their time had passed, since the last count was taken.
     pub expired_since_count: u64,
+    /// Read lookups that found their key, and that did not, since the last count was taken.
+    pub hits_since_count: u64,
+    pub misses_since_count: u64,
     /// The time of the command using this database (stamped by `Ctx::db`): what `set` records
     /// as a new value's creation time, like Redis's cached LRU clock.
     pub clock_ms: i64,
@@ -103,8 +106,15 @@ impl Db {
         }
     }
 
+    /// The value of `key` for reading: counted as a keyspace hit or miss (INFO), and as a use.
     pub fn get(&mut self, key: &[u8], now_ms: i64) -> Option<&Value> {
-        self.get_mut(key, now_ms).map(|v| &*v)
+        let found = self.get_mut(key, now_ms);
+        if found.is_some() {
+            self.hits_since_count += 1;
+        } else {
+            self.misses_since_count += 1;
+        }
+        self.keys.get(key).map(|e| &e.value)
     }
 
     /// The value of `key`, recording the use as Redis's lookupKey does.
