@@ -24,8 +24,8 @@ static int parse_ld(const char *s, size_t len, long double *out) {
     buf[len] = '\0';
     errno = 0;
     value = strtold(buf, &end);
-    /* An embedded NUL ends the text for strtold just as it does for Redis, so "1\0x" is 1. */
-    if (isspace((unsigned char)buf[0]) || end[0] != '\0' ||
+    /* Checking where parsing stopped against the length also refuses an embedded NUL. */
+    if (isspace((unsigned char)buf[0]) || end[0] != '\0' || (size_t)(end - buf) != len ||
         (errno == ERANGE &&
          (value == HUGE_VALL || value == -HUGE_VALL || fpclassify(value) == FP_ZERO)) ||
         errno == EINVAL || isnan(value))

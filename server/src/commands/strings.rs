@@ -984,7 +984,7 @@ mod tests {
         assert_eq!(add(Some("3"), "-3").unwrap(), "0");
         assert_eq!(add(Some("-0.0"), "0").unwrap(), "0");
         assert_eq!(add(Some("5.0e3"), "2.0e2").unwrap(), "5200");
-        assert_eq!(add(Some("1"), "1\0junk").unwrap(), "2");
+        assert_eq!(add(Some("1"), "1\0junk"), Err(errors::NOT_FLOAT));
         assert_eq!(add(Some(" 1"), "1"), Err(errors::NOT_FLOAT));
         assert_eq!(add(Some("1"), "1x"), Err(errors::NOT_FLOAT));
         assert_eq!(add(Some(""), "1"), Err(errors::NOT_FLOAT));
