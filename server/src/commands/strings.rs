@@ -560,11 +560,7 @@ fn getex(ctx: &mut Ctx) -> CmdResult {
             db.set_deadline(key, at);
             ctx.modified(key);
         }
-        None if opts.flags & PERSIST != 0 => {
-            if db.persist(key) {
-                ctx.modified(key);
-            }
-        }
+        None if opts.flags & PERSIST != 0 && db.persist(key) => ctx.modified(key),
         None => {}
     }
     Ok(())
@@ -583,7 +579,7 @@ fn mget(ctx: &mut Ctx) -> CmdResult {
 }
 
 fn mset_generic(ctx: &mut Ctx, only_if_none: bool) -> CmdResult {
-    if ctx.argc() % 2 == 0 {
+    if ctx.argc().is_multiple_of(2) {
         let name = ctx.arg_str(0).to_ascii_lowercase();
         return Err(format!("ERR wrong number of arguments for '{name}' command").into());
     }
@@ -642,8 +638,8 @@ fn append(ctx: &mut Ctx) -> CmdResult {
 
 fn strlen(ctx: &mut Ctx) -> CmdResult {
     let now = ctx.now_ms;
-    let len = read_string(&mut ctx.state.dbs[ctx.db], ctx.args.get(1), now)?
-        .map_or(0, |s| s.bytes.len());
+    let len =
+        read_string(&mut ctx.state.dbs[ctx.db], ctx.args.get(1), now)?.map_or(0, |s| s.bytes.len());
     ctx.out.int(len as i64);
     Ok(())
 }
@@ -747,7 +743,11 @@ fn range_window(start: i64, end: i64, len: usize) -> Option<std::ops::Range<usiz
     if (start < 0 && end < 0 && start > end) || len == 0 {
         return None;
     }
-    let start = if start < 0 { (len + start).max(0) } else { start };
+    let start = if start < 0 {
+        (len + start).max(0)
+    } else {
+        start
+    };
     let end = if end < 0 { (len + end).max(0) } else { end }.min(len - 1);
     (start <= end).then(|| start as usize..end as usize + 1)
 }
@@ -941,6 +941,75 @@ mod tests {
         parse_options(&args, which)
     }
 
+    /// Runs each command on a fresh server state, then returns the encoding of every key asked
+    /// for, as OBJECT ENCODING would report it.
+    fn encodings_after(commands: &[&str], keys: &[&str]) -> Vec<&'static str> {
+        use crate::config::Config;
+        use crate::protocol::request::OwnedArgs;
+        use crate::protocol::ReplyBuf;
+        use crate::state::Shared;
+
+        let shared = Shared::new(Config::default());
+        let mut state = shared.state.lock();
+        let client = crate::client::Client::new(1, String::new(), String::new(), 0, 0);
+        state.clients.insert(1, client);
+        for line in commands {
+            let mut args = OwnedArgs::default();
+            for word in line.split(' ') {
+                // '' stands for an empty argument.
+                args.push(if word == "''" { b"" } else { word.as_bytes() });
+            }
+            let mut out = ReplyBuf::default();
+            super::super::run(&shared, &mut state, 1, args.args(), &mut out);
+            assert!(!out.buf.starts_with(b"-"), "{line}: {:?}", out.buf);
+        }
+        keys.iter()
+            .map(|k| state.dbs[0].get(k.as_bytes(), 0).map_or("none", Value::encoding))
+            .collect()
+    }
+
+    #[test]
+    fn encodings_match_redis() {
+        let long = "x".repeat(45);
+        let set_long = format!("SET long {long}");
+        let commands = [
+            "SET i 123",
+            "SET e abc",
+            set_long.as_str(),
+            "INCRBYFLOAT f 1",
+            "INCRBYFLOAT f2 0.5",
+            "APPEND a1 123",
+            "APPEND a2 12",
+            "APPEND a2 3",
+            "SET a3 12",
+            "APPEND a3 ''",
+            "SET r1 12",
+            "SETRANGE r1 5 ''",
+            "SETRANGE r2 0 12",
+            "INCR c",
+            "SET c2 abc",
+            "GETSET c2 77",
+            "MSET m1 5 m2 five",
+            "SETBIT b 1 1",
+            "SET b2 abc",
+            "SETBIT b2 0 0",
+            "SET b3 7",
+            "BITFIELD b3 GET u8 0",
+            "BITFIELD b4 OVERFLOW FAIL INCRBY u2 0 10",
+            "SET src 1",
+            "BITOP NOT dest src",
+        ];
+        let keys = [
+            "i", "e", "long", "f", "f2", "a1", "a2", "a3", "r1", "r2", "c", "c2", "m1", "m2", "b",
+            "b2", "b3", "b4", "dest",
+        ];
+        let expected = [
+            "int", "embstr", "raw", "embstr", "embstr", "int", "raw", "raw", "int", "raw", "int",
+            "int", "int", "embstr", "raw", "raw", "int", "raw", "raw",
+        ];
+        assert_eq!(encodings_after(&commands, &keys), expected);
+    }
+
     #[test]
     fn set_options_follow_redis_conflict_rules() {
         assert_eq!(opts("set k v nx nx", Command::Set).unwrap().flags, NX);
@@ -954,7 +1023,10 @@ mod tests {
         assert_eq!(o.expire_at, Some(7));
         assert!(opts("getex k nx", Command::GetEx).is_err());
         assert!(opts("getex k persist px 5", Command::GetEx).is_err());
-        assert_eq!(opts("getex k pxat 5", Command::GetEx).unwrap().expire_at, Some(3));
+        assert_eq!(
+            opts("getex k pxat 5", Command::GetEx).unwrap().expire_at,
+            Some(3)
+        );
     }
 
     #[test]
@@ -1021,8 +1093,14 @@ mod tests {
         assert_eq!(
             runs,
             vec![
-                Match { a: (4, 7), b: (5, 8) },
-                Match { a: (2, 3), b: (0, 1) }
+                Match {
+                    a: (4, 7),
+                    b: (5, 8)
+                },
+                Match {
+                    a: (2, 3),
+                    b: (0, 1)
+                }
             ]
         );
         assert_eq!(longest_common_subsequence(b"", b"abc").0, b"");
