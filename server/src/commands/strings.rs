@@ -964,7 +964,11 @@ mod tests {
             assert!(!out.buf.starts_with(b"-"), "{line}: {:?}", out.buf);
         }
         keys.iter()
-            .map(|k| state.dbs[0].get(k.as_bytes(), 0).map_or("none", Value::encoding))
+            .map(|k| {
+                state.dbs[0]
+                    .get(k.as_bytes(), 0)
+                    .map_or("none", Value::encoding)
+            })
             .collect()
     }
 
