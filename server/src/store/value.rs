@@ -45,6 +45,9 @@ impl Value {
 pub struct StringValue {
     pub bytes: Vec<u8>,
     pub modified_in_place: bool,
+    /// Stored without Redis's attempt at integer encoding (INCRBYFLOAT's result): reports
+    /// `embstr` or `raw` by length even when the text is an integer.
+    pub never_int: bool,
 }
 
 /// Longest string Redis stores as `embstr`.
@@ -55,13 +58,23 @@ impl StringValue {
         StringValue {
             bytes,
             modified_in_place: false,
+            never_int: false,
+        }
+    }
+
+    /// A value Redis creates straight from its text, skipping integer encoding.
+    pub fn unencoded(bytes: Vec<u8>) -> Self {
+        StringValue {
+            bytes,
+            modified_in_place: false,
+            never_int: true,
         }
     }
 
     pub fn encoding(&self) -> &'static str {
         if self.modified_in_place {
             "raw"
-        } else if self.bytes.len() <= 20 && parse_i64(&self.bytes).is_some() {
+        } else if !self.never_int && self.bytes.len() <= 20 && parse_i64(&self.bytes).is_some() {
             "int"
         } else if self.bytes.len() > EMBSTR_MAX {
             "raw"
