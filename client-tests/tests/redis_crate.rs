@@ -224,7 +224,6 @@ async fn two_servers_in_one_process_are_isolated() -> redis::RedisResult<()> {
 }
 
 #[tokio::test]
-#[ignore = "needs EXPIRE (keys family)"]
 async fn advance_time_expires_keys() -> redis::RedisResult<()> {
     let server = understudy::Server::builder().port(0).start().await?;
     let other = understudy::Server::builder().port(0).start().await?;

@@ -90,10 +90,6 @@ impl Db {
         self.keys.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
-    }
-
     /// Removes `key` if its deadline has passed; true if it did.
     pub fn expire_if_needed(&mut self, key: &[u8], now_ms: i64) -> bool {
         match self.expires.get(key) {
@@ -130,14 +126,6 @@ impl Db {
     pub fn peek(&mut self, key: &[u8], now_ms: i64) -> Option<&Value> {
         self.expire_if_needed(key, now_ms);
         self.keys.get(key).map(|e| &e.value)
-    }
-
-    /// Records a use of `key` (if it exists).
-    pub fn touch(&mut self, key: &[u8], now_ms: i64) {
-        let chance = self.next_chance();
-        if let Some(entry) = self.keys.get_mut(key) {
-            entry.access.touch(now_ms, chance);
-        }
     }
 
     /// When and how often `key` was used, without counting this as a use.
@@ -218,11 +206,6 @@ impl Db {
     /// Removes the deadline of `key`; true if it had one.
     pub fn persist(&mut self, key: &[u8]) -> bool {
         self.expires.remove(key).is_some()
-    }
-
-    pub fn clear(&mut self) {
-        self.keys = Dict::new();
-        self.expires = Dict::new();
     }
 
     /// Empties the database and hands back what it held, for the caller to free (maybe on
