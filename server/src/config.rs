@@ -142,6 +142,19 @@ pub struct Config {
     values: Vec<String>,
     /// The config file the server was started with, for CONFIG REWRITE.
     pub file: Option<PathBuf>,
+    /// Parameters read on every request, kept parsed.
+    pub hot: Hot,
+}
+
+/// Parameters the request path reads for every command, parsed once when they are set, so
+/// that reading them costs no lookup, allocation or parse.
+#[derive(Debug, Clone, Default)]
+pub struct Hot {
+    pub slowlog_log_slower_than: i64,
+    pub slowlog_max_len: usize,
+    /// `timeout`, in seconds; 0 for none.
+    pub timeout: u64,
+    pub requirepass_set: bool,
 }
 
 /// Why a parameter could not be set; the text Redis puts after `-`.
@@ -181,13 +194,32 @@ impl Default for Config {
                 }
             })
             .collect();
-        Config { values, file: None }
+        let mut config = Config {
+            values,
+            file: None,
+            hot: Hot::default(),
+        };
+        config.refresh_hot();
+        config
     }
 }
 
 impl Config {
     fn slot(name: &str) -> Option<usize> {
-        index().get(name.to_ascii_lowercase().as_str()).copied()
+        if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            index().get(name.to_ascii_lowercase().as_str()).copied()
+        } else {
+            index().get(name).copied()
+        }
+    }
+
+    fn refresh_hot(&mut self) {
+        self.hot = Hot {
+            slowlog_log_slower_than: self.int("slowlog-log-slower-than"),
+            slowlog_max_len: self.int("slowlog-max-len").max(0) as usize,
+            timeout: self.int("timeout").max(0) as u64,
+            requirepass_set: !self.text("requirepass").is_empty(),
+        };
     }
 
     /// The canonical text of a parameter (`yes`, a byte count, ...).
@@ -202,6 +234,7 @@ impl Config {
             return Err(ConfigError::Immutable);
         }
         self.values[i] = normalize(PARAMS[i].kind, value)?;
+        self.refresh_hot();
         Ok(())
     }
 
@@ -209,6 +242,7 @@ impl Config {
     pub fn set_at_startup(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
         let i = Self::slot(name).ok_or(ConfigError::Unknown)?;
         self.values[i] = normalize(PARAMS[i].kind, value)?;
+        self.refresh_hot();
         Ok(())
     }
 

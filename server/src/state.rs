@@ -48,10 +48,10 @@ pub struct CommandStats {
 
 pub struct State {
     pub dbs: Vec<Db>,
-    pub clients: HashMap<ClientId, Client>,
+    pub clients: HashMap<ClientId, Client, ahash::RandomState>,
     pub config: Config,
     pub stats: Stats,
-    pub command_stats: HashMap<&'static str, CommandStats>,
+    pub command_stats: HashMap<&'static str, CommandStats, ahash::RandomState>,
     /// Error replies by their code (`ERR`, `WRONGTYPE`...), for INFO errorstats.
     pub error_stats: std::collections::BTreeMap<String, u64>,
     /// Changes since the last save: INFO's `rdb_changes_since_last_save`.
@@ -85,10 +85,10 @@ impl State {
         let databases = config.int("databases") as usize;
         State {
             dbs: (0..databases).map(|_| Db::default()).collect(),
-            clients: HashMap::new(),
+            clients: HashMap::default(),
             config,
             stats: Stats::default(),
-            command_stats: HashMap::new(),
+            command_stats: HashMap::default(),
             error_stats: Default::default(),
             dirty: 0,
             next_client_id: 1,

@@ -245,7 +245,7 @@ fn reject_bytes(state: &mut State, out: &mut ReplyBuf, text: &[u8]) {
 }
 
 pub fn auth_required(state: &State) -> bool {
-    !state.config.text("requirepass").is_empty()
+    state.config.hot.requirepass_set
 }
 
 /// Redis's text: the name and the first arguments, each quoted, up to about 128 bytes, with the
@@ -275,11 +275,11 @@ fn c_string(bytes: &[u8], max: usize) -> &[u8] {
 }
 
 fn record_slowlog(state: &mut State, client_id: ClientId, args: Args<'_>, us: i64, now_ms: i64) {
-    let threshold = state.config.int("slowlog-log-slower-than");
+    let threshold = state.config.hot.slowlog_log_slower_than;
     if threshold < 0 || us < threshold {
         return;
     }
-    let max_len = state.config.int("slowlog-max-len") as usize;
+    let max_len = state.config.hot.slowlog_max_len;
     let (addr, name) = state
         .clients
         .get(&client_id)

@@ -192,7 +192,7 @@ pub struct Command {
     pub flags: u32,
     /// Every ACL category, explicit and implicit, in Redis's order, without `@`.
     pub acl_categories: Vec<&'static str>,
-    pub subcommands: HashMap<&'static [u8], Command>,
+    pub subcommands: HashMap<&'static [u8], Command, ahash::RandomState>,
     /// Subcommands in declaration order, for listings.
     pub subcommand_order: Vec<&'static str>,
 }
@@ -230,7 +230,7 @@ impl Command {
 }
 
 pub struct CommandTable {
-    commands: HashMap<&'static [u8], Command>,
+    commands: HashMap<&'static [u8], Command, ahash::RandomState>,
     /// Top-level command names in declaration order.
     order: Vec<&'static str>,
 }
@@ -301,7 +301,7 @@ impl CommandTable {
     pub fn get() -> &'static CommandTable {
         static TABLE: OnceLock<CommandTable> = OnceLock::new();
         TABLE.get_or_init(|| {
-            let mut commands = HashMap::new();
+            let mut commands = HashMap::default();
             let mut order = Vec::new();
             for family in FAMILIES {
                 for def in family.iter() {

@@ -169,9 +169,9 @@ fn process(
     out: &mut ReplyBuf,
 ) -> Outcome {
     let mut state = shared.state.lock();
-    let idle_timeout = match state.config.int("timeout") {
+    let idle_timeout = match state.config.hot.timeout {
         0 => None,
-        seconds => Some(Duration::from_secs(seconds as u64)),
+        seconds => Some(Duration::from_secs(seconds)),
     };
     let Some(client) = state.clients.get_mut(&id) else {
         return Outcome::closing();
