@@ -511,6 +511,10 @@ fn pause(ctx: &mut Ctx) -> CmdResult {
 fn unpause(ctx: &mut Ctx) -> CmdResult {
     ctx.state.pause_until_ms = 0;
     ctx.state.pause_writes_only = false;
+    // Connections holding requests sleep until the pause's deadline: wake them now.
+    for client in ctx.state.clients.values() {
+        client.waker.notify_one();
+    }
     ctx.out.ok();
     Ok(())
 }
