@@ -2,83 +2,189 @@
 //! (Redis's active expiry) and moving hash tables along their incremental rehash.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::state::{Shared, State};
 
-/// Share of each tick the expiry cycle may use (Redis: 25% of the CPU at most).
-const EXPIRE_TIME_SHARE: f64 = 0.25;
-/// Keys sampled per database per round.
-const EXPIRE_SAMPLE: usize = 20;
-/// Keep sampling a database while more than this share of the sample had expired.
-const EXPIRE_REPEAT_THRESHOLD: f64 = 0.10;
+/// Share of each tick the slow expiry cycle may use (Redis: 25%).
+const SLOW_CYCLE_SHARE: f64 = 0.25;
+/// Budget of a fast cycle, run between ticks while keys are expiring faster than the slow
+/// cycles keep up with (Redis's ACTIVE_EXPIRE_CYCLE_FAST_DURATION), and how often it may run.
+const FAST_CYCLE_BUDGET: Duration = Duration::from_millis(1);
+const FAST_CYCLE_PERIOD: Duration = Duration::from_millis(2);
+/// Keys looked at per database per round, and buckets visited at most per key.
+const KEYS_PER_LOOP: usize = 20;
+const BUCKETS_PER_KEY: usize = 20;
+/// Keep going on a database while more than this percentage of what was looked at had expired.
+const ACCEPTABLE_STALE_PERCENT: usize = 10;
 const REHASH_BUDGET: Duration = Duration::from_millis(1);
 
 pub async fn run(shared: Arc<Shared>) {
     let mut shutdown = shared.shutdown.subscribe();
+    let mut next_tick = Instant::now();
+    let mut behind = false;
     loop {
-        let hz = shared.state.lock().config.int("hz").clamp(1, 500) as u64;
-        let tick = Duration::from_millis(1000 / hz);
+        let hz = shared.state.lock().config.int("hz").clamp(1, 500) as u32;
+        let tick = Duration::from_secs(1) / hz;
+        if Instant::now() >= next_tick {
+            next_tick = Instant::now() + tick;
+            let mut state = shared.state.lock();
+            let report = active_expire_cycle(
+                &mut state,
+                shared.clock.now_ms(),
+                tick.mul_f64(SLOW_CYCLE_SHARE),
+            );
+            behind = report.timed_out;
+            maintain_tables(&mut state);
+        } else if behind {
+            let mut state = shared.state.lock();
+            behind =
+                active_expire_cycle(&mut state, shared.clock.now_ms(), FAST_CYCLE_BUDGET).timed_out;
+        }
+        let wake = if behind {
+            (Instant::now() + FAST_CYCLE_PERIOD).min(next_tick)
+        } else {
+            next_tick
+        };
         tokio::select! {
             _ = shutdown.changed() => return,
-            _ = tokio::time::sleep(tick) => {}
-        }
-        let mut state = shared.state.lock();
-        let budget = tick.mul_f64(EXPIRE_TIME_SHARE);
-        active_expire_cycle(&mut state, shared.clock.now_ms(), budget);
-        for db in &mut state.dbs {
-            // Tables shrink after mass deletions, then move along their (incremental) rehash.
-            db.keys.shrink_if_needed();
-            db.expires.shrink_if_needed();
-            db.keys.rehash_for(REHASH_BUDGET);
-            db.expires.rehash_for(REHASH_BUDGET);
+            _ = tokio::time::sleep_until(wake.into()) => {}
         }
     }
 }
 
-/// Samples keys that have a deadline and removes those whose time has passed, database by
-/// database, within `budget`: memory comes back without anyone reading the keys, and a million
-/// keys expiring at once are removed over several ticks instead of stalling the server. Each
-/// cycle starts at the database where the last one ran out of time, so a busy database 0
-/// cannot starve the others.
-pub fn active_expire_cycle(state: &mut State, now_ms: i64, budget: Duration) -> usize {
-    let started = std::time::Instant::now();
-    let mut removed = 0;
-    let mut expired_keys: Vec<Box<[u8]>> = Vec::with_capacity(EXPIRE_SAMPLE);
+/// Tables shrink after mass deletions, then move along their (incremental) rehash.
+fn maintain_tables(state: &mut State) {
+    for db in &mut state.dbs {
+        db.keys.shrink_if_needed();
+        db.expires.shrink_if_needed();
+        db.keys.rehash_for(REHASH_BUDGET);
+        db.expires.rehash_for(REHASH_BUDGET);
+    }
+}
+
+/// What one expiry cycle did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct CycleReport {
+    pub removed: usize,
+    /// The cycle stopped on its time budget with work left.
+    pub timed_out: bool,
+}
+
+/// Redis's active expiry: walks each database's table of deadlines bucket by bucket from where
+/// the last cycle stopped, removing keys whose time has passed, and stays on a database while
+/// more than 10% of what it looked at had expired. Memory comes back without anyone reading
+/// the keys, and a million keys expiring at once are removed over several cycles, each within
+/// `budget`, instead of stalling the server. A cycle that runs out of time resumes at the next
+/// database, so a busy database cannot starve the others.
+pub fn active_expire_cycle(state: &mut State, now_ms: i64, budget: Duration) -> CycleReport {
+    let started = Instant::now();
+    let mut report = CycleReport::default();
+    let mut expired_keys: Vec<Box<[u8]>> = Vec::with_capacity(KEYS_PER_LOOP);
+    let mut iteration = 0u32;
     let count = state.dbs.len();
-    for step in 0..count {
-        let index = (state.expire_next_db + step) % count;
-        state.expire_next_db = index;
+    for _ in 0..count {
+        let index = state.expire_next_db % count;
+        state.expire_next_db = (index + 1) % count;
+        let db = &mut state.dbs[index];
         loop {
-            let db = &mut state.dbs[index];
-            if db.expires.is_empty() {
+            iteration += 1;
+            let keys_with_deadline = db.expires.len();
+            if keys_with_deadline == 0 {
                 break;
             }
-            let mut sample = Vec::with_capacity(EXPIRE_SAMPLE);
-            db.expires.sample(EXPIRE_SAMPLE, &mut sample);
-            let sampled = sample.len();
+            // Under 1% full, walking the table is mostly empty buckets: wait for it to shrink.
+            let buckets = db.expires.bucket_count();
+            if buckets > 4 && keys_with_deadline * 100 / buckets < 1 {
+                break;
+            }
+            let wanted = keys_with_deadline.min(KEYS_PER_LOOP);
+            let mut sampled = 0;
+            let mut visited = 0;
             expired_keys.clear();
-            expired_keys.extend(
-                sample
-                    .iter()
-                    .filter(|(_, &at)| at <= now_ms)
-                    .map(|(k, _)| (*k).clone()),
-            );
+            while sampled < wanted && visited < wanted * BUCKETS_PER_KEY {
+                db.expire_cursor = db.expires.scan(db.expire_cursor, |key, &at| {
+                    sampled += 1;
+                    if at < now_ms {
+                        expired_keys.push(key.clone());
+                    }
+                });
+                visited += 1;
+            }
             for key in &expired_keys {
                 if db.expire_if_needed(key, now_ms) {
-                    removed += 1;
+                    report.removed += 1;
                 }
             }
-            let repeat =
-                sampled > 0 && expired_keys.len() as f64 / sampled as f64 > EXPIRE_REPEAT_THRESHOLD;
-            if !repeat || started.elapsed() >= budget {
+            if iteration % 16 == 0 && started.elapsed() > budget {
+                report.timed_out = true;
+                break;
+            }
+            if sampled > 0 && expired_keys.len() * 100 / sampled <= ACCEPTABLE_STALE_PERCENT {
                 break;
             }
         }
-        if started.elapsed() >= budget {
+        if report.timed_out {
             break;
         }
     }
     state.collect_counters();
-    removed
+    report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::store::Value;
+
+    fn state_with_keys(count: usize, deadline: i64) -> State {
+        let mut state = State::new(Config::default(), 0);
+        for i in 0..count {
+            let key = format!("key:{i}");
+            let db = &mut state.dbs[i % 3];
+            db.set(key.as_bytes(), Value::from(&b"v"[..]));
+            db.set_deadline(key.as_bytes(), deadline);
+        }
+        state
+    }
+
+    #[test]
+    fn removes_every_expired_key_over_cycles_without_reading_them() {
+        let mut state = state_with_keys(30_000, 1_000);
+        let mut cycles = 0;
+        while state.dbs.iter().map(|db| db.len()).sum::<usize>() > 0 {
+            active_expire_cycle(&mut state, 2_000, Duration::from_millis(25));
+            maintain_tables(&mut state);
+            cycles += 1;
+            assert!(cycles < 10_000, "expiry does not converge");
+        }
+        assert_eq!(state.stats.expired_keys, 30_000);
+    }
+
+    #[test]
+    fn keys_whose_time_has_not_come_stay() {
+        let mut state = state_with_keys(1_000, 5_000);
+        let report = active_expire_cycle(&mut state, 5_000, Duration::from_millis(25));
+        assert_eq!(
+            report.removed, 0,
+            "a key is still there during its deadline's millisecond"
+        );
+        assert_eq!(state.dbs.iter().map(|db| db.len()).sum::<usize>(), 1_000);
+    }
+
+    #[test]
+    fn a_cycle_keeps_to_its_budget() {
+        let mut state = state_with_keys(300_000, 1_000);
+        let started = Instant::now();
+        let report = active_expire_cycle(&mut state, 2_000, Duration::from_millis(2));
+        assert!(report.timed_out);
+        assert!(report.removed > 0);
+        // Checked every 16 rounds, so a little past the budget; far from the whole job.
+        assert!(
+            started.elapsed() < Duration::from_millis(50),
+            "{:?}",
+            started.elapsed()
+        );
+    }
 }

@@ -45,6 +45,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use config::Config;
+pub use state::MemoryProbe;
 use state::Shared;
 use tokio::task::JoinHandle;
 
@@ -66,6 +67,7 @@ impl Server {
 pub struct ServerBuilder {
     config: Config,
     errors: Vec<String>,
+    memory_probe: Option<MemoryProbe>,
 }
 
 impl Default for ServerBuilder {
@@ -78,6 +80,7 @@ impl Default for ServerBuilder {
         ServerBuilder {
             config,
             errors: Vec::new(),
+            memory_probe: None,
         }
     }
 }
@@ -121,6 +124,14 @@ impl ServerBuilder {
         self
     }
 
+    /// Tells the server how to read the bytes the process has allocated (from the global
+    /// allocator's statistics), for INFO's `used_memory`. Without it, INFO reports an estimate
+    /// computed from the keyspace's tables and a sample of its values.
+    pub fn memory_probe(mut self, probe: MemoryProbe) -> Self {
+        self.memory_probe = Some(probe);
+        self
+    }
+
     /// Binds the listeners and starts serving on the current tokio runtime.
     pub async fn start(self) -> std::io::Result<ServerHandle> {
         if !self.errors.is_empty() {
@@ -135,6 +146,7 @@ impl ServerBuilder {
         let unix_socket = config.text("unixsocket").to_string();
         let unix_perm = u32::from_str_radix(config.text("unixsocketperm"), 8).unwrap_or(0);
         let shared = Shared::new(config);
+        shared.state.lock().memory_probe = self.memory_probe;
         let mut tasks = Vec::new();
 
         let listeners = if port == 0 && bind.is_empty() {

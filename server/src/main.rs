@@ -3,7 +3,26 @@
 
 use std::process::ExitCode;
 
-use understudy::{Config, Server, REDIS_VERSION};
+use understudy::{Config, MemoryProbe, Server, REDIS_VERSION};
+
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// jemalloc's count of allocated bytes (its statistics refresh when the epoch advances).
+#[cfg(not(target_env = "msvc"))]
+fn jemalloc_allocated() -> u64 {
+    let _ = tikv_jemalloc_ctl::epoch::advance();
+    tikv_jemalloc_ctl::stats::allocated::read().unwrap_or(0) as u64
+}
+
+#[cfg(not(target_env = "msvc"))]
+const MEMORY_PROBE: Option<MemoryProbe> = Some(MemoryProbe {
+    allocated: jemalloc_allocated,
+    allocator: "jemalloc",
+});
+#[cfg(target_env = "msvc")]
+const MEMORY_PROBE: Option<MemoryProbe> = None;
 
 const USAGE: &str = "\
 Usage: understudy [/path/to/redis.conf] [options] [-]
@@ -19,7 +38,8 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "-v" || a == "--version") {
         println!(
-            "Redis server v={REDIS_VERSION} sha=00000000:0 malloc=libc bits=64 build=understudy-{}",
+            "Redis server v={REDIS_VERSION} sha=00000000:0 malloc={} bits=64 build=understudy-{}",
+            MEMORY_PROBE.map_or("libc", |p| p.allocator),
             env!("CARGO_PKG_VERSION")
         );
         return ExitCode::SUCCESS;
@@ -55,7 +75,11 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async move {
-        let server = match Server::builder().with_config(config).start().await {
+        let mut builder = Server::builder().with_config(config);
+        if let Some(probe) = MEMORY_PROBE {
+            builder = builder.memory_probe(probe);
+        }
+        let server = match builder.start().await {
             Ok(server) => server,
             Err(e) => {
                 tracing::error!("{e}");

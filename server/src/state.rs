@@ -26,6 +26,13 @@ pub struct Stats {
     pub net_output_bytes: u64,
 }
 
+/// Bytes allocated by the process, and the allocator's name for INFO's `mem_allocator`.
+#[derive(Debug, Clone, Copy)]
+pub struct MemoryProbe {
+    pub allocated: fn() -> u64,
+    pub allocator: &'static str,
+}
+
 /// One SLOWLOG entry.
 #[derive(Debug, Clone)]
 pub struct SlowlogEntry {
@@ -66,6 +73,9 @@ pub struct State {
     pub pause_writes_only: bool,
     /// The database the active expiry cycle resumes at.
     pub expire_next_db: usize,
+    /// Reads the bytes the process has allocated, when the embedder's allocator can tell
+    /// (the binary's jemalloc); INFO's used_memory then reports it instead of an estimate.
+    pub memory_probe: Option<MemoryProbe>,
     /// INFO's `run_id` and `master_replid`: random per server start, as in Redis.
     pub run_id: String,
     pub replid: String,
@@ -99,6 +109,7 @@ impl State {
             pause_until_ms: 0,
             pause_writes_only: false,
             expire_next_db: 0,
+            memory_probe: None,
             run_id: random_hex_id(),
             replid: random_hex_id(),
         }

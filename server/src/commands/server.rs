@@ -415,7 +415,9 @@ fn render_section(out: &mut String, state: &State, env: &InfoEnv, section: &str)
         "memory" => {
             let dataset = dataset_bytes(state);
             let clients = clients_bytes(state);
-            let used = dataset + clients;
+            let used = state
+                .memory_probe
+                .map_or(dataset + clients, |probe| (probe.allocated)());
             let maxmemory = config.int("maxmemory").max(0) as u64;
             out.push_str("# Memory\r\n");
             field!(out, "used_memory:{used}");
@@ -429,7 +431,11 @@ fn render_section(out: &mut String, state: &State, env: &InfoEnv, section: &str)
             field!(out, "maxmemory:{maxmemory}");
             field!(out, "maxmemory_human:{}", human_bytes(maxmemory));
             field!(out, "maxmemory_policy:{}", config.text("maxmemory-policy"));
-            field!(out, "mem_allocator:libc");
+            field!(
+                out,
+                "mem_allocator:{}",
+                state.memory_probe.map_or("libc", |probe| probe.allocator)
+            );
         }
         "persistence" => {
             out.push_str("# Persistence\r\n");

@@ -74,6 +74,8 @@ pub struct Db {
     pub expires: Dict<Key, i64>,
     /// Keys removed because their time had passed, since the last count was taken.
     pub expired_since_count: u64,
+    /// Where the active expiry cycle resumes its walk over `expires` (a `Dict::scan` cursor).
+    pub expire_cursor: u64,
     /// Read lookups that found their key, and that did not, since the last count was taken.
     pub hits_since_count: u64,
     pub misses_since_count: u64,
@@ -90,10 +92,11 @@ impl Db {
         self.keys.len()
     }
 
-    /// Removes `key` if its deadline has passed; true if it did.
+    /// Removes `key` if its deadline has passed (Redis's `now > when`: a key is still there
+    /// during the millisecond of its deadline); true if it did.
     pub fn expire_if_needed(&mut self, key: &[u8], now_ms: i64) -> bool {
         match self.expires.get(key) {
-            Some(&at) if at <= now_ms => {
+            Some(&at) if at < now_ms => {
                 self.remove(key);
                 self.expired_since_count += 1;
                 true
