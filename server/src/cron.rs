@@ -116,7 +116,7 @@ pub fn active_expire_cycle(state: &mut State, now_ms: i64, budget: Duration) -> 
                     report.removed += 1;
                 }
             }
-            if iteration % 16 == 0 && started.elapsed() > budget {
+            if iteration.is_multiple_of(16) && started.elapsed() > budget {
                 report.timed_out = true;
                 break;
             }
