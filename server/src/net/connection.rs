@@ -63,6 +63,7 @@ where
     let mut request = Request::default();
     let mut outcome = Outcome::default();
     let mut last_read = Instant::now();
+    let mut bytes_read = 0;
 
     while !outcome.close {
         if *shutdown.borrow() {
@@ -74,7 +75,10 @@ where
             _ = waker.notified() => {}
             read = stream.read_buf(&mut input) => match read {
                 Ok(0) | Err(_) => break,
-                Ok(_) => last_read = Instant::now(),
+                Ok(n) => {
+                    last_read = Instant::now();
+                    bytes_read = n;
+                }
             },
             _ = sleep_or_never(wake_in) => {
                 if outcome.idle_timeout.is_some_and(|t| last_read.elapsed() >= t) {
@@ -83,7 +87,14 @@ where
                 }
             }
         }
-        outcome = process(&shared, id, &mut input, &mut request, &mut out);
+        outcome = process(
+            &shared,
+            id,
+            &mut input,
+            std::mem::take(&mut bytes_read),
+            &mut request,
+            &mut out,
+        );
         if !out.buf.is_empty() {
             if stream.write_all(&out.buf).await.is_err() {
                 break;
@@ -160,11 +171,12 @@ fn held_by_pause(
     }
 }
 
-/// Runs every whole request in `input` that may run now.
+/// Runs every whole request in `input` that may run now; `bytes_read` arrived since last time.
 fn process(
     shared: &Shared,
     id: u64,
     input: &mut BytesMut,
+    bytes_read: usize,
     request: &mut Request,
     out: &mut ReplyBuf,
 ) -> Outcome {
@@ -191,7 +203,7 @@ fn process(
     }
     let mut paused_for = None;
     client.query_buffer_len = input.len();
-    state.stats.net_input_bytes += input.len() as u64;
+    state.stats.net_input_bytes += bytes_read as u64;
 
     let proto_max_bulk_len = shared.proto_max_bulk_len.load(Ordering::Relaxed);
     let mut consumed = 0;
