@@ -162,10 +162,20 @@ pub fn run(
             cmd.fullname
         );
         reject(state, out, text);
+        state
+            .command_stats
+            .entry(cmd.fullname)
+            .or_default()
+            .rejected_calls += 1;
         return finish(state, client_id, reply_start, out, cmd.fullname, db);
     }
     if !authenticated && !cmd.has(flags::NO_AUTH) && auth_required(state) {
         reject(state, out, errors::NOAUTH.to_string());
+        state
+            .command_stats
+            .entry(cmd.fullname)
+            .or_default()
+            .rejected_calls += 1;
         return finish(state, client_id, reply_start, out, cmd.fullname, db);
     }
 
@@ -202,7 +212,6 @@ pub fn run(
     if !cmd.has(flags::SKIP_SLOWLOG) {
         record_slowlog(state, client_id, args, elapsed_us as i64, now_ms);
     }
-    state.collect_counters();
     finish(state, client_id, reply_start, out, cmd.fullname, new_db)
 }
 

@@ -554,6 +554,7 @@ fn render_section(out: &mut String, state: &State, env: &InfoEnv, section: &str)
 }
 
 fn info(ctx: &mut Ctx) -> CmdResult {
+    ctx.state.collect_counters();
     let args: Vec<Vec<u8>> = ctx.args.iter().skip(1).map(<[u8]>::to_vec).collect();
     let sections = wanted_sections(&args);
     let tcp_port = ctx
