@@ -35,6 +35,7 @@ mod client;
 mod commands;
 pub mod config;
 mod cron;
+mod latency;
 mod net;
 pub mod protocol;
 mod state;

@@ -44,13 +44,14 @@ pub struct SlowlogEntry {
     pub name: Vec<u8>,
 }
 
-/// Per-command call statistics, for INFO commandstats.
-#[derive(Debug, Default, Clone, Copy)]
+/// Per-command call statistics, for INFO commandstats and latencystats.
+#[derive(Debug, Default, Clone)]
 pub struct CommandStats {
     pub calls: u64,
     pub usec: u64,
     pub rejected_calls: u64,
     pub failed_calls: u64,
+    pub latency: crate::latency::LatencyHistogram,
 }
 
 pub struct State {

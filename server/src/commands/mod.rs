@@ -200,12 +200,14 @@ pub fn run(
         ctx.out.error(text);
         ctx.state.count_error(text.as_bytes());
     }
-    let elapsed_us = started.elapsed().as_micros() as u64;
+    let elapsed = started.elapsed();
+    let elapsed_us = elapsed.as_micros() as u64;
 
     state.stats.total_commands_processed += 1;
     let entry = state.command_stats.entry(cmd.fullname).or_default();
     entry.calls += 1;
     entry.usec += elapsed_us;
+    entry.latency.record(elapsed.as_nanos() as u64);
     if failed {
         entry.failed_calls += 1;
     }

@@ -216,6 +216,7 @@ const SECTIONS: &[(&str, bool)] = &[
     ("modules", true),
     ("commandstats", false),
     ("errorstats", true),
+    ("latencystats", false),
     ("cluster", true),
     ("keyspace", true),
 ];
@@ -512,6 +513,26 @@ fn render_section(out: &mut String, state: &State, env: &InfoEnv, section: &str)
                 );
             }
         }
+        "latencystats" => {
+            out.push_str("# Latencystats\r\n");
+            let mut names: Vec<&&str> = state.command_stats.keys().collect();
+            names.sort();
+            for name in names {
+                let latency = &state.command_stats[*name].latency;
+                if latency.is_empty() {
+                    continue;
+                }
+                // Redis's default latency-tracking-info-percentiles, in microseconds.
+                let us = |p: f64| latency.value_at(p) as f64 / 1000.0;
+                field!(
+                    out,
+                    "latency_percentiles_usec_{name}:p50={:.3},p99={:.3},p99.9={:.3}",
+                    us(50.0),
+                    us(99.0),
+                    us(99.9)
+                );
+            }
+        }
         "errorstats" => {
             out.push_str("# Errorstats\r\n");
             for (code, count) in &state.error_stats {
@@ -681,6 +702,7 @@ fn set_failed(name: &str, why: &str) -> String {
 fn config_resetstat(ctx: &mut Ctx) -> CmdResult {
     ctx.state.stats = Default::default();
     ctx.state.command_stats.clear();
+    ctx.state.error_stats.clear();
     ctx.out.ok();
     Ok(())
 }
@@ -949,6 +971,8 @@ mod tests {
         assert!(!default.contains(&"commandstats"));
         assert!(default.contains(&"keyspace"));
         assert!(wanted_sections(&args(&["all"])).contains(&"commandstats"));
+        assert!(wanted_sections(&args(&["everything"])).contains(&"latencystats"));
+        assert!(!default.contains(&"latencystats"));
         assert_eq!(
             wanted_sections(&args(&["KEYSPACE", "server", "nope"])),
             vec!["server", "keyspace"]
