@@ -53,6 +53,22 @@ const fn fixed(name: &'static str, kind: Kind, default: &'static str) -> ParamDe
     }
 }
 
+/// A parameter also known by its pre-7.0 name (`ziplist` for `listpack`).
+const fn aliased(
+    name: &'static str,
+    alias: &'static str,
+    kind: Kind,
+    default: &'static str,
+) -> ParamDef {
+    ParamDef {
+        name,
+        alias: Some(alias),
+        kind,
+        default,
+        immutable: false,
+    }
+}
+
 const NON_NEGATIVE: Kind = Kind::Int {
     min: 0,
     max: i64::MAX,
@@ -121,6 +137,44 @@ static PARAMS: &[ParamDef] = &[
     param("slowlog-log-slower-than", ANY_INT, "10000"),
     param("slowlog-max-len", NON_NEGATIVE, "128"),
     param("lua-time-limit", NON_NEGATIVE, "5000"),
+    // Compact encodings of small collections (defaults as the reference redis-server 7.0).
+    aliased(
+        "hash-max-listpack-entries",
+        "hash-max-ziplist-entries",
+        NON_NEGATIVE,
+        "512",
+    ),
+    aliased(
+        "hash-max-listpack-value",
+        "hash-max-ziplist-value",
+        NON_NEGATIVE,
+        "64",
+    ),
+    aliased(
+        "list-max-listpack-size",
+        "list-max-ziplist-size",
+        Kind::Int {
+            min: i32::MIN as i64,
+            max: i32::MAX as i64,
+        },
+        "-2",
+    ),
+    param("list-compress-depth", NON_NEGATIVE, "0"),
+    param("set-max-intset-entries", NON_NEGATIVE, "512"),
+    param("set-max-listpack-entries", NON_NEGATIVE, "128"),
+    param("set-max-listpack-value", NON_NEGATIVE, "64"),
+    aliased(
+        "zset-max-listpack-entries",
+        "zset-max-ziplist-entries",
+        NON_NEGATIVE,
+        "128",
+    ),
+    aliased(
+        "zset-max-listpack-value",
+        "zset-max-ziplist-value",
+        NON_NEGATIVE,
+        "64",
+    ),
     // Persistence: accepted from the start so that existing config files and compose files work.
     param("save", Kind::SaveRules, "3600 1 300 100 60 10000"),
     param("appendonly", Kind::Bool, "no"),
@@ -151,6 +205,14 @@ pub struct Config {
 #[derive(Debug, Clone, Default)]
 pub struct Hot {
     pub slowlog_log_slower_than: i64,
+    pub hash_max_listpack_entries: usize,
+    pub hash_max_listpack_value: usize,
+    pub list_max_listpack_size: i64,
+    pub set_max_intset_entries: usize,
+    pub set_max_listpack_entries: usize,
+    pub set_max_listpack_value: usize,
+    pub zset_max_listpack_entries: usize,
+    pub zset_max_listpack_value: usize,
     pub slowlog_max_len: usize,
     /// `timeout`, in seconds; 0 for none.
     pub timeout: u64,
@@ -214,8 +276,17 @@ impl Config {
     }
 
     fn refresh_hot(&mut self) {
+        let size = |name: &str| self.int(name).max(0) as usize;
         self.hot = Hot {
             slowlog_log_slower_than: self.int("slowlog-log-slower-than"),
+            hash_max_listpack_entries: size("hash-max-listpack-entries"),
+            hash_max_listpack_value: size("hash-max-listpack-value"),
+            list_max_listpack_size: self.int("list-max-listpack-size"),
+            set_max_intset_entries: size("set-max-intset-entries"),
+            set_max_listpack_entries: size("set-max-listpack-entries"),
+            set_max_listpack_value: size("set-max-listpack-value"),
+            zset_max_listpack_entries: size("zset-max-listpack-entries"),
+            zset_max_listpack_value: size("zset-max-listpack-value"),
             slowlog_max_len: self.int("slowlog-max-len").max(0) as usize,
             timeout: self.int("timeout").max(0) as u64,
             requirepass_set: !self.text("requirepass").is_empty(),
@@ -250,21 +321,23 @@ impl Config {
         Self::slot(name).is_some()
     }
 
-    /// Every parameter as (name, value), in table order.
+    /// Every parameter as (name, value), in table order, and again under its alias if it has
+    /// one (CONFIG GET's patterns match both, as in Redis).
     pub fn all(&self) -> impl Iterator<Item = (&'static str, &str)> {
-        PARAMS
-            .iter()
-            .zip(&self.values)
-            .map(|(p, v)| (p.name, v.as_str()))
+        PARAMS.iter().zip(&self.values).flat_map(|(p, v)| {
+            std::iter::once((p.name, v.as_str())).chain(p.alias.map(|alias| (alias, v.as_str())))
+        })
     }
 
     /// Every parameter that differs from its default, for CONFIG REWRITE.
     pub fn non_defaults(&self) -> impl Iterator<Item = (&'static str, &str)> {
         let default = Config::default();
-        self.all()
+        PARAMS
+            .iter()
+            .zip(&self.values)
             .zip(default.values)
-            .filter(|((_, v), d)| v != d)
-            .map(|(pair, _)| pair)
+            .filter(|((_, v), d)| *v != d)
+            .map(|((p, v), _)| (p.name, v.as_str()))
             .collect::<Vec<_>>()
             .into_iter()
     }
@@ -407,6 +480,17 @@ mod tests {
         assert_eq!(c.set("databases", "4"), Err(ConfigError::Immutable));
         assert!(matches!(c.set("hz", "abc"), Err(ConfigError::Invalid(_))));
         assert_eq!(c.set("nope", "1"), Err(ConfigError::Unknown));
+    }
+
+    #[test]
+    fn aliases_reach_the_same_parameter() {
+        let mut c = Config::default();
+        c.set("hash-max-ziplist-entries", "64").unwrap();
+        assert_eq!(c.get("hash-max-listpack-entries"), Some("64"));
+        assert_eq!(c.hot.hash_max_listpack_entries, 64);
+        assert!(c
+            .all()
+            .any(|(name, v)| name == "hash-max-ziplist-entries" && v == "64"));
     }
 
     #[test]

@@ -72,6 +72,8 @@ pub struct State {
     /// CLIENT PAUSE: until when (ms), and whether only writes are paused.
     pub pause_until_ms: i64,
     pub pause_writes_only: bool,
+    /// Set by a blocking command that found nothing to serve, taken by the dispatcher.
+    pub block_request: Option<crate::commands::BlockRequest>,
     /// The database the active expiry cycle resumes at.
     pub expire_next_db: usize,
     /// Reads the bytes the process has allocated, when the embedder's allocator can tell
@@ -110,6 +112,7 @@ impl State {
             pause_until_ms: 0,
             pause_writes_only: false,
             expire_next_db: 0,
+            block_request: None,
             memory_probe: None,
             run_id: random_hex_id(),
             replid: random_hex_id(),

@@ -6,8 +6,12 @@ pub mod client;
 pub mod command;
 pub mod connection;
 pub mod databases;
+pub mod hashes;
 pub mod keys;
+pub mod lists;
 pub mod server;
+pub mod sets;
+pub mod sorted_sets;
 pub mod strings;
 pub mod table;
 
@@ -92,6 +96,17 @@ impl<'a> Ctx<'a> {
             .expect("a running command's client is registered")
     }
 
+    /// Whether a command that finds nothing to serve may block. Inside MULTI or a script it may
+    /// not, and answers as if its timeout had passed.
+    pub fn may_block(&self) -> bool {
+        true
+    }
+
+    /// Blocks the client: see [`BlockRequest`].
+    pub fn block_on(&mut self, request: BlockRequest) {
+        self.state.block_request = Some(request);
+    }
+
     /// Announces that `key` in the selected database was written.
     pub fn modified(&mut self, key: &[u8]) {
         self.state.key_modified(self.db, key);
@@ -105,6 +120,51 @@ impl<'a> Ctx<'a> {
     pub fn arg_str(&self, i: usize) -> Cow<'a, str> {
         String::from_utf8_lossy(self.arg(i))
     }
+}
+
+/// How a blocking command answers when its timeout passes: BLPOP-like commands with a null
+/// array, BLMOVE-like ones with a null bulk string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeoutReply {
+    NullArray,
+    NullBulk,
+}
+
+/// A blocking command that found nothing to serve asks to wait with this. It wrote no reply;
+/// it runs again, whole, when one of `keys` (in the selected database) is written, and answers
+/// `on_timeout` at the deadline (`None`: wait forever).
+#[derive(Debug, Clone)]
+pub struct BlockRequest {
+    pub keys: Vec<Vec<u8>>,
+    pub deadline_ms: Option<i64>,
+    pub on_timeout: TimeoutReply,
+}
+
+/// Redis's timeout argument of blocking commands: seconds, fractions allowed; 0 waits forever.
+/// Returns the deadline in ms of the server clock.
+pub fn parse_block_timeout(arg: &[u8], now_ms: i64) -> Result<Option<i64>, CmdError> {
+    const NOT_A_FLOAT: &str = "ERR timeout is not a float or out of range";
+    let text = std::str::from_utf8(arg).map_err(|_| NOT_A_FLOAT)?;
+    if text.is_empty() || text.starts_with(|c: char| c.is_ascii_whitespace()) {
+        return Err(NOT_A_FLOAT.into());
+    }
+    let seconds: f64 = text.parse().map_err(|_| NOT_A_FLOAT)?;
+    if seconds.is_nan() {
+        return Err(NOT_A_FLOAT.into());
+    }
+    let ms = seconds * 1000.0;
+    if ms < 0.0 {
+        return Err("ERR timeout is negative".into());
+    }
+    // Redis truncates to whole milliseconds: 0.0001 s is 0, which means forever.
+    let ms = ms.trunc();
+    if ms == 0.0 {
+        return Ok(None);
+    }
+    if ms >= (i64::MAX - now_ms) as f64 {
+        return Err("ERR timeout is out of range".into());
+    }
+    Ok(Some(now_ms + ms as i64))
 }
 
 /// What the connection should do after a command.

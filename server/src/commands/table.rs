@@ -5,7 +5,10 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use super::{bitmaps, client, command, connection, databases, keys, server, strings, Handler};
+use super::{
+    bitmaps, client, command, connection, databases, hashes, keys, lists, server, sets,
+    sorted_sets, strings, Handler,
+};
 use crate::protocol::Args;
 
 /// Every family's commands.
@@ -16,6 +19,10 @@ const FAMILIES: &[&[CommandDef]] = &[
     keys::COMMANDS,
     strings::COMMANDS,
     bitmaps::COMMANDS,
+    lists::COMMANDS,
+    hashes::COMMANDS,
+    sets::COMMANDS,
+    sorted_sets::COMMANDS,
     server::COMMANDS,
     command::COMMANDS,
 ];

@@ -4,7 +4,11 @@ pub mod clock;
 pub mod db;
 pub mod dict;
 pub mod glob;
+pub mod hash;
+pub mod list;
+pub mod set;
 pub mod value;
+pub mod zset;
 
 pub use clock::Clock;
 pub use db::Db;

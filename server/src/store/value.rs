@@ -1,10 +1,18 @@
 //! What a key holds.
 
+use super::hash::HashValue;
+use super::list::ListValue;
+use super::set::SetValue;
+use super::zset::ZSetValue;
 use crate::protocol::request::parse_i64;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     String(StringValue),
+    List(ListValue),
+    Hash(HashValue),
+    Set(SetValue),
+    ZSet(ZSetValue),
 }
 
 impl Value {
@@ -12,6 +20,10 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::String(_) => "string",
+            Value::List(_) => "list",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
         }
     }
 
@@ -19,22 +31,35 @@ impl Value {
     pub fn encoding(&self) -> &'static str {
         match self {
             Value::String(s) => s.encoding(),
+            Value::List(l) => l.encoding(),
+            Value::Hash(h) => h.encoding(),
+            Value::Set(s) => s.encoding(),
+            Value::ZSet(z) => z.encoding(),
         }
     }
 
     /// How many allocations freeing this value takes (Redis's lazyfreeGetFreeEffort): a string
-    /// is one block however long it is.
+    /// or a compact collection is one block; a large collection one per element.
     pub fn free_effort(&self) -> usize {
         match self {
             Value::String(_) => 1,
+            Value::List(l) => l.free_effort(),
+            Value::Hash(h) => h.free_effort(),
+            Value::Set(s) => s.free_effort(),
+            Value::ZSet(z) => z.free_effort(),
         }
     }
 
     /// An estimate of the bytes this value costs, for MEMORY USAGE.
     pub fn memory_usage(&self) -> usize {
-        match self {
-            Value::String(s) => s.bytes.capacity() + std::mem::size_of::<Value>(),
-        }
+        std::mem::size_of::<Value>()
+            + match self {
+                Value::String(s) => s.bytes.capacity(),
+                Value::List(l) => l.memory_usage(),
+                Value::Hash(h) => h.memory_usage(),
+                Value::Set(s) => s.memory_usage(),
+                Value::ZSet(z) => z.memory_usage(),
+            }
     }
 }
 
