@@ -50,6 +50,8 @@ pub struct Client {
     /// Wakes the connection's task when someone else queued output or asked it to close.
     pub waker: Arc<Notify>,
     pub is_unix_socket: bool,
+    /// Set while the client waits in a blocking command.
+    pub blocked: Option<crate::blocking::Blocked>,
 }
 
 impl Client {
@@ -76,6 +78,7 @@ impl Client {
             query_buffer_len: 0,
             waker: Arc::new(Notify::new()),
             is_unix_socket: false,
+            blocked: None,
         }
     }
 

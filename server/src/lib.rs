@@ -31,6 +31,7 @@
 //! Each server is fully isolated: its own keyspace, clock, config and clients, so a test suite
 //! may start one per test.
 
+mod blocking;
 mod client;
 mod commands;
 pub mod config;

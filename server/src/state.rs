@@ -72,6 +72,8 @@ pub struct State {
     /// CLIENT PAUSE: until when (ms), and whether only writes are paused.
     pub pause_until_ms: i64,
     pub pause_writes_only: bool,
+    /// Clients blocked on keys, and the keys written since they were last served.
+    pub blocking: crate::blocking::Blocking,
     /// Set by a blocking command that found nothing to serve, taken by the dispatcher.
     pub block_request: Option<crate::commands::BlockRequest>,
     /// The database the active expiry cycle resumes at.
@@ -113,6 +115,7 @@ impl State {
             pause_writes_only: false,
             expire_next_db: 0,
             block_request: None,
+            blocking: Default::default(),
             memory_probe: None,
             run_id: random_hex_id(),
             replid: random_hex_id(),
@@ -121,8 +124,9 @@ impl State {
 
     /// The one place a write announces itself. WATCH invalidation, blocked-client wake-ups,
     /// keyspace notifications and the AOF hang off this as they arrive.
-    pub fn key_modified(&mut self, _db: usize, _key: &[u8]) {
+    pub fn key_modified(&mut self, db: usize, key: &[u8]) {
         self.dirty += 1;
+        self.blocking.key_written(db, key);
     }
 
     /// Counts an error reply under its code: the first word of its text.

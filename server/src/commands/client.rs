@@ -7,6 +7,7 @@ use super::table::{command, container, CommandDef, CommandTable, Lookup};
 use super::{errors, CmdResult, Ctx};
 use crate::client::{Client, ReplyMode};
 use crate::protocol::request::parse_i64;
+use crate::protocol::ReplyBuf;
 
 pub const COMMANDS: &[CommandDef] = &[container(
     "client",
@@ -150,6 +151,17 @@ const SUBCOMMANDS: &[CommandDef] = &[
         setname,
     ),
     command(
+        "unblock",
+        -3,
+        "admin noscript loading stale",
+        "@connection",
+        (0, 0, 0),
+        "connection",
+        "5.0.0",
+        "Ends another client's blocking command, as a timeout or with an error.",
+        unblock,
+    ),
+    command(
         "unpause",
         2,
         "admin noscript loading stale",
@@ -276,6 +288,9 @@ fn current<'a>(ctx: &Ctx<'a>) -> Current<'static> {
 fn describe(client: &Client, now_ms: i64, running: &Current) -> String {
     let is_running = client.id == running.id;
     let mut flags = String::new();
+    if client.blocked.is_some() {
+        flags.push('b');
+    }
     if client.close_asap {
         flags.push('c');
     }
@@ -508,6 +523,46 @@ fn pause(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
+fn unblock(ctx: &mut Ctx) -> CmdResult {
+    let id = parse_i64(ctx.arg(2)).ok_or(errors::NOT_INTEGER)?;
+    let as_error = match ctx.argc() {
+        3 => false,
+        4 if ctx.arg_is(3, "timeout") => false,
+        4 if ctx.arg_is(3, "error") => true,
+        _ => return Err("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR".into()),
+    };
+    let target = u64::try_from(id).ok();
+    let blocked = target.is_some_and(|id| {
+        ctx.state
+            .clients
+            .get(&id)
+            .is_some_and(|c| c.blocked.is_some())
+    });
+    let Some(id) = target.filter(|_| blocked) else {
+        ctx.out.int(0);
+        return Ok(());
+    };
+    let resp = ctx
+        .state
+        .clients
+        .get(&id)
+        .map(|c| c.resp)
+        .unwrap_or_default();
+    let mut reply = ReplyBuf::new(resp);
+    if as_error {
+        crate::blocking::unblock(ctx.state, id);
+        reply.error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+    } else {
+        crate::blocking::time_out(ctx.state, id, &mut reply);
+    }
+    if let Some(client) = ctx.state.clients.get_mut(&id) {
+        client.pending_output.extend_from_slice(&reply.buf);
+        client.waker.notify_one();
+    }
+    ctx.out.int(1);
+    Ok(())
+}
+
 fn unpause(ctx: &mut Ctx) -> CmdResult {
     ctx.state.pause_until_ms = 0;
     ctx.state.pause_writes_only = false;
@@ -598,6 +653,8 @@ fn help(ctx: &mut Ctx) -> CmdResult {
             "    Control the replies sent to the current connection.",
             "SETNAME <name>",
             "    Assign the name <name> to the current connection.",
+            "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+            "    Unblock the specified blocked client.",
             "SETINFO <option> <value>",
             "    Set client meta attr. Options are:",
             "    * LIB-NAME: the client lib name.",

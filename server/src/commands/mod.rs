@@ -141,7 +141,9 @@ pub struct BlockRequest {
 }
 
 /// Redis's timeout argument of blocking commands: seconds, fractions allowed; 0 waits forever.
-/// Returns the deadline in ms of the server clock.
+/// Returns the deadline in ms of the server clock. Redis converts `seconds * 1000` to an integer
+/// with a C cast, so fractions of a millisecond truncate (a tiny negative is 0: forever) and
+/// values too large for 64 bits, `inf` included, come out negative.
 pub fn parse_block_timeout(arg: &[u8], now_ms: i64) -> Result<Option<i64>, CmdError> {
     const NOT_A_FLOAT: &str = "ERR timeout is not a float or out of range";
     let text = std::str::from_utf8(arg).map_err(|_| NOT_A_FLOAT)?;
@@ -152,19 +154,22 @@ pub fn parse_block_timeout(arg: &[u8], now_ms: i64) -> Result<Option<i64>, CmdEr
     if seconds.is_nan() {
         return Err(NOT_A_FLOAT.into());
     }
-    let ms = seconds * 1000.0;
-    if ms < 0.0 {
+    let ms = (seconds * 1000.0).trunc();
+    let ms = if ms.abs() < 9_223_372_036_854_775_808.0 {
+        ms as i64
+    } else {
+        i64::MIN
+    };
+    if ms < 0 {
         return Err("ERR timeout is negative".into());
     }
-    // Redis truncates to whole milliseconds: 0.0001 s is 0, which means forever.
-    let ms = ms.trunc();
-    if ms == 0.0 {
+    if ms == 0 {
         return Ok(None);
     }
-    if ms >= (i64::MAX - now_ms) as f64 {
+    if ms > i64::MAX - now_ms {
         return Err("ERR timeout is out of range".into());
     }
-    Ok(Some(now_ms + ms as i64))
+    Ok(Some(now_ms + ms))
 }
 
 /// What the connection should do after a command.
@@ -173,6 +178,8 @@ pub enum After {
     Continue,
     /// Write what is queued, then close (QUIT, a kill, SHUTDOWN).
     Close,
+    /// The command blocked: run nothing more for this client until it is served or times out.
+    Blocked,
 }
 
 /// Runs one request for `client_id`, writing its reply to `out`. The caller holds the state lock.
@@ -255,6 +262,7 @@ pub fn run(
     };
     let result = handler(&mut ctx);
     let new_db = ctx.db;
+    let block_request = ctx.state.block_request.take();
     let failed = result.is_err();
     if let Err(CmdError(text)) = &result {
         ctx.out.error(text);
@@ -273,6 +281,14 @@ pub fn run(
     }
     if !cmd.has(flags::SKIP_SLOWLOG) {
         record_slowlog(state, client_id, args, elapsed_us as i64, now_ms);
+    }
+    if let Some(request) = block_request {
+        if !state.blocking.reprocessing {
+            let owned = crate::protocol::OwnedArgs::from_args(args);
+            crate::blocking::block(state, client_id, owned, new_db, request);
+        }
+        finish(state, client_id, reply_start, out, cmd.fullname, new_db);
+        return After::Blocked;
     }
     finish(state, client_id, reply_start, out, cmd.fullname, new_db)
 }
@@ -385,4 +401,32 @@ fn record_slowlog(state: &mut State, client_id: ClientId, args: Args<'_>, us: i6
         name,
     });
     state.slowlog.truncate(max_len);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_block_timeout;
+
+    fn parsed(arg: &str) -> Result<Option<i64>, String> {
+        parse_block_timeout(arg.as_bytes(), 1_000).map_err(|e| e.0.into_owned())
+    }
+
+    #[test]
+    fn block_timeouts_parse_as_redis_casts_them() {
+        assert_eq!(parsed("0"), Ok(None));
+        assert_eq!(parsed("1.5"), Ok(Some(2_500)));
+        assert_eq!(parsed("0.0001"), Ok(None));
+        assert_eq!(parsed("-0.0001"), Ok(None));
+        let negative = Err("ERR timeout is negative".to_string());
+        assert_eq!(parsed("-1"), negative);
+        assert_eq!(parsed("inf"), negative);
+        assert_eq!(parsed("9223372036854775807"), negative);
+        let not_float = Err("ERR timeout is not a float or out of range".to_string());
+        assert_eq!(parsed("abc"), not_float);
+        assert_eq!(parsed(" 1"), not_float);
+        assert_eq!(parsed("nan"), not_float);
+        assert_eq!(parsed("1.5x"), not_float);
+        // Between 2^53 and 2^63 ms Redis's cast is undefined behaviour and its answers vary;
+        // those timeouts are centuries long either way.
+    }
 }

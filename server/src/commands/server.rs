@@ -409,7 +409,11 @@ fn render_section(out: &mut String, state: &State, env: &InfoEnv, section: &str)
                 "client_recent_max_output_buffer:{}",
                 max_out.unwrap_or(0)
             );
-            field!(out, "blocked_clients:0");
+            field!(
+                out,
+                "blocked_clients:{}",
+                crate::blocking::blocked_count(state)
+            );
             field!(out, "tracking_clients:0");
             field!(out, "clients_in_timeout_table:0");
         }

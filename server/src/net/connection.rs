@@ -110,7 +110,10 @@ where
     }
 
     let _ = stream.shutdown().await;
-    shared.state.lock().clients.remove(&id);
+    let mut state = shared.state.lock();
+    crate::blocking::forget_client(&mut state, id);
+    state.clients.remove(&id);
+    drop(state);
     tracing::debug!(id, "client disconnected");
 }
 
@@ -121,6 +124,8 @@ struct Outcome {
     close: bool,
     /// Requests are held by CLIENT PAUSE for this long.
     paused_for: Option<Duration>,
+    /// The client waits in a blocking command until this long from now.
+    blocked_for: Option<Duration>,
     /// The `timeout` parameter: close after this long without a request.
     idle_timeout: Option<Duration>,
 }
@@ -133,15 +138,19 @@ impl Outcome {
         }
     }
 
-    /// When to look again without input: the end of a pause, or the idle deadline.
+    /// When to look again without input: the end of a pause, a blocking command's timeout, or
+    /// the idle deadline (a blocked client is not idle).
     fn wake_in(&self, last_read: Instant) -> Option<Duration> {
-        let idle = self
-            .idle_timeout
-            .map(|t| t.saturating_sub(last_read.elapsed()));
-        match (self.paused_for, idle) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let idle = match self.blocked_for {
+            Some(_) => None,
+            None => self
+                .idle_timeout
+                .map(|t| t.saturating_sub(last_read.elapsed())),
+        };
+        [self.paused_for, self.blocked_for, idle]
+            .into_iter()
+            .flatten()
+            .min()
     }
 }
 
@@ -196,12 +205,33 @@ fn process(
     if client.close_asap {
         return Outcome::closing();
     }
+    if let Some(blocked) = &client.blocked {
+        let now_ms = shared.clock.now_ms();
+        match blocked.deadline_ms {
+            Some(deadline) if deadline <= now_ms => {
+                crate::blocking::time_out(&mut state, id, out);
+            }
+            deadline => {
+                // Still waiting: its input stays queued until it is served or times out.
+                return Outcome {
+                    blocked_for: deadline
+                        .map(|d| Duration::from_millis((d - now_ms).max(1) as u64)),
+                    idle_timeout,
+                    ..Outcome::default()
+                };
+            }
+        }
+    }
+    let Some(client) = state.clients.get_mut(&id) else {
+        return Outcome::closing();
+    };
     let query_limit = shared.query_buffer_limit.load(Ordering::Relaxed);
     if input.len() as i64 > query_limit {
         tracing::warn!(id, "closing client that reached max query buffer length");
         return Outcome::closing();
     }
     let mut paused_for = None;
+    let mut blocked_for = None;
     client.query_buffer_len = input.len();
     state.stats.net_input_bytes += bytes_read as u64;
 
@@ -237,9 +267,27 @@ fn process(
                 }
                 let after = commands::run(shared, &mut state, id, request.args(buf), out);
                 consumed += n;
-                if after == After::Close {
-                    close = true;
-                    break;
+                // Writes of this command may let blocked clients through, before anything else.
+                if state.blocking.has_ready() {
+                    crate::blocking::serve_ready(shared, &mut state);
+                }
+                match after {
+                    After::Continue => {}
+                    After::Close => {
+                        close = true;
+                        break;
+                    }
+                    After::Blocked => {
+                        let deadline = state
+                            .clients
+                            .get(&id)
+                            .and_then(|c| c.blocked.as_ref())
+                            .and_then(|b| b.deadline_ms);
+                        blocked_for = Some(deadline.map_or(Duration::MAX, |d| {
+                            Duration::from_millis((d - now_ms).max(1) as u64)
+                        }));
+                        break;
+                    }
                 }
             }
         }
@@ -249,6 +297,7 @@ fn process(
     Outcome {
         close,
         paused_for,
+        blocked_for: blocked_for.filter(|d| *d != Duration::MAX),
         idle_timeout,
     }
 }
