@@ -608,3 +608,57 @@ fn hscan(ctx: &mut Ctx) -> CmdResult {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_parses_like_strtoul() {
+        assert_eq!(parse_cursor(b"0"), Some(0));
+        assert_eq!(parse_cursor(b""), Some(0));
+        assert_eq!(parse_cursor(b"+7"), Some(7));
+        assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
+        assert_eq!(parse_cursor(b"18446744073709551615"), Some(u64::MAX));
+        for bad in [
+            &b"18446744073709551616"[..],
+            b"-",
+            b"+",
+            b"1.5",
+            b" 1",
+            b"x",
+        ] {
+            assert_eq!(parse_cursor(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn scan_options() {
+        let parse = |args: &[&'static str]| {
+            let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+            parse_scan_options(&args)
+        };
+        assert_eq!(
+            parse(&[]),
+            Ok(ScanOptions {
+                count: 10,
+                pattern: None,
+                no_values: false
+            })
+        );
+        assert_eq!(
+            parse(&["match", "a*", "COUNT", "3", "NoValues"]),
+            Ok(ScanOptions {
+                count: 3,
+                pattern: Some(&b"a*"[..]),
+                no_values: true
+            })
+        );
+        assert_eq!(parse(&["MATCH", "*"]).map(|o| o.pattern), Ok(None));
+        assert_eq!(parse(&["COUNT", "0"]), Err(errors::SYNTAX));
+        assert_eq!(parse(&["COUNT", "x"]), Err(errors::NOT_INTEGER));
+        assert_eq!(parse(&["COUNT"]), Err(errors::SYNTAX));
+        assert_eq!(parse(&["TYPE", "string"]), Err(errors::SYNTAX));
+        assert_eq!(parse(&["NOVALUES", "x"]), Err(errors::SYNTAX));
+    }
+}

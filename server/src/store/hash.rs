@@ -461,3 +461,262 @@ impl<'a> Iterator for PairsIter<'a> {
         Some((buf.get(k)?, buf.get(v)?))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEFAULT: Limits = Limits {
+        max_entries: 128,
+        max_value: 64,
+    };
+
+    fn pairs(h: &HashValue) -> Vec<(String, String)> {
+        h.iter()
+            .map(|(k, v)| {
+                (
+                    String::from_utf8_lossy(k).into_owned(),
+                    String::from_utf8_lossy(v).into_owned(),
+                )
+            })
+            .collect()
+    }
+
+    fn owned(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn packed_keeps_insertion_order_through_replace_and_delete() {
+        let mut h = HashValue::new();
+        for (k, v) in [("a", "1"), ("b", "2"), ("c", "3"), ("d", "4")] {
+            assert!(h.set(k.as_bytes(), v.as_bytes(), DEFAULT));
+        }
+        assert!(!h.set(b"b", b"a much longer value than before", DEFAULT));
+        assert!(h.remove(b"a"));
+        assert!(!h.remove(b"a"));
+        assert!(h.set(b"a", b"", DEFAULT));
+        assert_eq!(
+            pairs(&h),
+            owned(&[
+                ("b", "a much longer value than before"),
+                ("c", "3"),
+                ("d", "4"),
+                ("a", "")
+            ])
+        );
+        assert_eq!(h.len(), 4);
+        assert_eq!(h.encoding(), "listpack");
+        assert_eq!(h.free_effort(), 1);
+        assert_eq!(h.get(b"c"), Some(&b"3"[..]));
+        assert_eq!(h.get(b"zz"), None);
+    }
+
+    #[test]
+    fn long_entries_keep_their_length_prefix() {
+        let mut h = HashValue::new();
+        let limits = Limits {
+            max_entries: 128,
+            max_value: 100_000,
+        };
+        let long = vec![b'x'; 70_000];
+        h.set(b"f", &long, limits);
+        h.set(&long, b"v", limits);
+        h.set(b"g", b"1", limits);
+        h.set(b"f", b"short", limits);
+        assert_eq!(h.encoding(), "listpack");
+        assert_eq!(h.get(b"f"), Some(&b"short"[..]));
+        assert_eq!(h.get(&long), Some(&b"v"[..]));
+        assert!(h.remove(&long));
+        assert_eq!(pairs(&h), owned(&[("f", "short"), ("g", "1")]));
+    }
+
+    #[test]
+    fn converts_past_the_entry_limit_and_never_back() {
+        let limits = Limits {
+            max_entries: 3,
+            max_value: 64,
+        };
+        let mut h = HashValue::new();
+        for k in ["a", "b", "c"] {
+            h.set(k.as_bytes(), b"v", limits);
+        }
+        assert_eq!(h.encoding(), "listpack");
+        h.set(b"d", b"v", limits);
+        assert_eq!(h.encoding(), "hashtable");
+        assert_eq!(h.free_effort(), 4);
+        for k in ["a", "b", "c"] {
+            h.remove(k.as_bytes());
+        }
+        assert_eq!(h.encoding(), "hashtable");
+        assert_eq!(pairs(&h), owned(&[("d", "v")]));
+    }
+
+    #[test]
+    fn zero_entries_makes_every_hash_a_table() {
+        let mut h = HashValue::new();
+        h.set(
+            b"f",
+            b"v",
+            Limits {
+                max_entries: 0,
+                max_value: 64,
+            },
+        );
+        assert_eq!(h.encoding(), "hashtable");
+        assert_eq!(h.get(b"f"), Some(&b"v"[..]));
+    }
+
+    #[test]
+    fn long_field_or_value_converts() {
+        let limits = Limits {
+            max_entries: 128,
+            max_value: 4,
+        };
+        let mut h = HashValue::new();
+        h.set(b"f", b"1234", limits);
+        assert_eq!(h.encoding(), "listpack");
+        h.set(b"f", b"12345", limits);
+        assert_eq!(h.encoding(), "hashtable");
+        let mut h = HashValue::new();
+        h.set(b"12345", b"1", limits);
+        assert_eq!(h.encoding(), "hashtable");
+    }
+
+    #[test]
+    fn prepare_converts_on_any_long_argument_only() {
+        let mut h = HashValue::new();
+        h.set(b"a", b"1", DEFAULT);
+        h.prepare_for(&[b"a", b"1", b"b", b"2"], 1);
+        assert_eq!(h.encoding(), "listpack");
+        h.prepare_for(&[b"a", b"1", b"b", b"22"], 1);
+        assert_eq!(h.encoding(), "hashtable");
+        assert_eq!(pairs(&h), owned(&[("a", "1")]));
+    }
+
+    #[test]
+    fn scan_of_packed_is_whole_and_final() {
+        let mut h = HashValue::new();
+        h.set(b"a", b"1", DEFAULT);
+        h.set(b"b", b"2", DEFAULT);
+        let mut seen = Vec::new();
+        let next = h.scan(12345, 1, 2, |k, v| seen.push((k.to_vec(), v.to_vec())));
+        assert_eq!(next, 0);
+        assert_eq!(seen.len(), 2);
+    }
+
+    #[test]
+    fn scan_of_table_visits_every_field_across_calls() {
+        let limits = Limits {
+            max_entries: 8,
+            max_value: 64,
+        };
+        let mut h = HashValue::new();
+        for i in 0..500 {
+            h.set(format!("f{i}").as_bytes(), b"v", limits);
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut cursor = 0;
+        let mut calls = 0;
+        loop {
+            let mut batch = 0;
+            cursor = h.scan(cursor, 10, 2, |k, _| {
+                batch += 1;
+                seen.insert(k.to_vec());
+            });
+            calls += 1;
+            assert!(batch <= 500);
+            if cursor == 0 {
+                break;
+            }
+        }
+        assert_eq!(seen.len(), 500);
+        assert!(calls > 10, "COUNT bounds each call ({calls} calls)");
+    }
+
+    #[test]
+    fn random_pairs_come_from_the_hash() {
+        for max_entries in [128, 2] {
+            let limits = Limits {
+                max_entries,
+                max_value: 64,
+            };
+            let mut h = HashValue::new();
+            for i in 0..10 {
+                h.set(
+                    format!("f{i}").as_bytes(),
+                    format!("v{i}").as_bytes(),
+                    limits,
+                );
+            }
+            let (k, v) = h.random_pair().unwrap();
+            assert_eq!(h.get(k), Some(v));
+            let mut n = 0;
+            h.random_pairs_with_repeats(50, |k, v| {
+                assert_eq!(h.get(k), Some(v));
+                n += 1;
+            });
+            assert_eq!(n, 50);
+            for count in [1, 3, 4, 9] {
+                let picked = h.distinct_random_pairs(count);
+                assert_eq!(picked.len(), count);
+                let fields: std::collections::HashSet<_> = picked.iter().map(|p| p.0).collect();
+                assert_eq!(fields.len(), count);
+                assert!(picked.iter().all(|(k, v)| h.get(k) == Some(*v)));
+            }
+        }
+        assert!(HashValue::new().random_pair().is_none());
+    }
+
+    #[test]
+    fn distinct_packed_picks_keep_listpack_order() {
+        let mut h = HashValue::new();
+        for i in 0..20 {
+            h.set(format!("{i:02}").as_bytes(), b"", DEFAULT);
+        }
+        for _ in 0..20 {
+            let picked: Vec<_> = h
+                .distinct_random_pairs(7)
+                .into_iter()
+                .map(|p| p.0)
+                .collect();
+            let mut sorted = picked.clone();
+            sorted.sort();
+            assert_eq!(picked, sorted);
+        }
+    }
+
+    #[test]
+    fn clone_and_equality_ignore_encoding() {
+        let mut packed = HashValue::new();
+        let mut table = HashValue::new();
+        let tiny = Limits {
+            max_entries: 0,
+            max_value: 64,
+        };
+        for (k, v) in [("a", "1"), ("b", "2")] {
+            packed.set(k.as_bytes(), v.as_bytes(), DEFAULT);
+            table.set(k.as_bytes(), v.as_bytes(), tiny);
+        }
+        assert_eq!(packed, table);
+        let copy = table.clone();
+        assert_eq!(copy.encoding(), "hashtable");
+        assert_eq!(copy, packed);
+        table.set(b"a", b"9", tiny);
+        assert_ne!(table, packed);
+    }
+
+    #[test]
+    fn packed_memory_is_one_buffer() {
+        let mut h = HashValue::new();
+        for (k, v) in [("name", "alice"), ("age", "30"), ("city", "paris")] {
+            h.set(k.as_bytes(), v.as_bytes(), DEFAULT);
+        }
+        // 6 entries, one length byte each, plus 21 bytes of text.
+        assert!(h.memory_usage() >= 27);
+        assert!(h.memory_usage() < 64, "{}", h.memory_usage());
+        assert_eq!(std::mem::size_of::<HashValue>(), 32);
+    }
+}
