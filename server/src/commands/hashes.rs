@@ -246,6 +246,8 @@ fn set_pairs(ctx: &mut Ctx, name: &str) -> Result<i64, CmdError> {
         }
     }
     ctx.modified(key);
+    // Redis counts one change per pair written, new or not.
+    ctx.state.dirty += (args.len() / 2).saturating_sub(1) as u64;
     Ok(created)
 }
 
@@ -348,7 +350,7 @@ fn hdel(ctx: &mut Ctx) -> CmdResult {
         ctx.out.int(0);
         return Ok(());
     };
-    let mut deleted = 0;
+    let mut deleted: u64 = 0;
     let mut emptied = false;
     for field in ctx.args.iter().skip(2) {
         if hash.remove(field) {
@@ -364,8 +366,10 @@ fn hdel(ctx: &mut Ctx) -> CmdResult {
     }
     if deleted > 0 {
         ctx.modified(key);
+        // One change per field removed.
+        ctx.state.dirty += deleted - 1;
     }
-    ctx.out.int(deleted);
+    ctx.out.int(deleted as i64);
     Ok(())
 }
 
