@@ -1,6 +1,7 @@
 //! The hash family: fields and values under one key, counters on fields, random fields and
 //! HSCAN.
 
+use super::keys::parse_cursor;
 use super::strings::incr_long_double;
 use super::table::{command, CommandDef};
 use super::{errors, CmdError, CmdResult, Ctx};
@@ -514,27 +515,6 @@ fn reply_pair(out: &mut ReplyBuf, with_values: bool, field: &[u8], value: &[u8])
     }
 }
 
-/// Parses a SCAN cursor as Redis does with strtoul: optional sign, decimal digits, nothing
-/// after; a leading '-' negates modulo 2^64, and an empty string is cursor 0.
-fn parse_cursor(arg: &[u8]) -> Option<u64> {
-    let (negative, digits) = match arg.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        Some((b'+', rest)) => (false, rest),
-        _ => (false, arg),
-    };
-    if digits.is_empty() {
-        return arg.is_empty().then_some(0);
-    }
-    let mut n: u64 = 0;
-    for &b in digits {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        n = n.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
-    }
-    Some(if negative { n.wrapping_neg() } else { n })
-}
-
 /// What HSCAN's options ask for.
 #[derive(Debug, PartialEq, Eq)]
 struct ScanOptions<'a> {
@@ -616,25 +596,6 @@ fn hscan(ctx: &mut Ctx) -> CmdResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cursor_parses_like_strtoul() {
-        assert_eq!(parse_cursor(b"0"), Some(0));
-        assert_eq!(parse_cursor(b""), Some(0));
-        assert_eq!(parse_cursor(b"+7"), Some(7));
-        assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
-        assert_eq!(parse_cursor(b"18446744073709551615"), Some(u64::MAX));
-        for bad in [
-            &b"18446744073709551616"[..],
-            b"-",
-            b"+",
-            b"1.5",
-            b" 1",
-            b"x",
-        ] {
-            assert_eq!(parse_cursor(bad), None, "{bad:?}");
-        }
-    }
 
     #[test]
     fn scan_options() {
