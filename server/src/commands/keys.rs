@@ -531,7 +531,7 @@ fn keys(ctx: &mut Ctx) -> CmdResult {
 
 /// Parses a SCAN cursor as Redis does with strtoul: optional sign, decimal digits, nothing
 /// after; a leading '-' negates modulo 2^64, and an empty string is cursor 0.
-fn parse_cursor(arg: &[u8]) -> Option<u64> {
+pub(crate) fn parse_cursor(arg: &[u8]) -> Option<u64> {
     let (negative, digits) = match arg.first() {
         Some(b'-') => (true, &arg[1..]),
         Some(b'+') => (false, &arg[1..]),
