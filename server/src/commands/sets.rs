@@ -858,3 +858,183 @@ fn sscan(ctx: &mut Ctx) -> CmdResult {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+    use crate::protocol::request::OwnedArgs;
+    use crate::protocol::ReplyBuf;
+    use crate::state::Shared;
+
+    /// Runs each command line (split on spaces) on one fresh server; returns every raw reply.
+    fn replies(commands: &[&str]) -> Vec<String> {
+        let shared = Shared::new(Config::default());
+        let mut state = shared.state.lock();
+        let client = crate::client::Client::new(1, String::new(), String::new(), 0, 0);
+        state.clients.insert(1, client);
+        commands
+            .iter()
+            .map(|line| {
+                let mut args = OwnedArgs::default();
+                for word in line.split(' ') {
+                    args.push(word.as_bytes());
+                }
+                let mut out = ReplyBuf::default();
+                super::super::run(&shared, &mut state, 1, args.args(), &mut out);
+                String::from_utf8_lossy(&out.buf).into_owned()
+            })
+            .collect()
+    }
+
+    fn bulk(text: &str) -> String {
+        format!("${}\r\n{text}\r\n", text.len())
+    }
+
+    fn listing(members: &[&str]) -> String {
+        let mut s = format!("*{}\r\n", members.len());
+        for m in members {
+            s.push_str(&bulk(m));
+        }
+        s
+    }
+
+    fn numbers(range: std::ops::Range<i32>, prefix: &str) -> String {
+        range
+            .map(|i| format!("{prefix}{i}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn small_sets_report_redis_7_2_encodings() {
+        let r = replies(&[
+            "SADD s c a b",
+            "OBJECT ENCODING s",
+            "SMEMBERS s",
+            "SADD i 3 1 2",
+            "OBJECT ENCODING i",
+            "SADD i 03",
+            "OBJECT ENCODING i",
+            "SMEMBERS i",
+            "CONFIG SET set-max-intset-entries 4",
+            "SADD hint 1 2 3 4 5",
+            "OBJECT ENCODING hint",
+            "SADD dup 1 2",
+            "SADD dup 1 1 1 1 1",
+            "OBJECT ENCODING dup",
+        ]);
+        assert_eq!(r[1], bulk("listpack"));
+        // A small listpack lists in insertion order.
+        assert_eq!(r[2], listing(&["c", "a", "b"]));
+        assert_eq!(r[4], bulk("intset"));
+        assert_eq!(r[6], bulk("listpack"));
+        assert_eq!(r[7], listing(&["1", "2", "3", "03"]));
+        assert_eq!(r[10], bulk("listpack"));
+        assert_eq!(r[13], bulk("hashtable"));
+    }
+
+    #[test]
+    fn listpack_thresholds_are_the_configured_ones() {
+        let r = replies(&[
+            "CONFIG SET set-max-listpack-entries 2",
+            "SADD s a b",
+            "OBJECT ENCODING s",
+            "SADD s c",
+            "OBJECT ENCODING s",
+            "CONFIG SET set-max-listpack-value 3",
+            "SADD t abc",
+            "OBJECT ENCODING t",
+            "SADD t abcd",
+            "OBJECT ENCODING t",
+        ]);
+        assert_eq!(r[2], bulk("listpack"));
+        assert_eq!(r[4], bulk("hashtable"));
+        assert_eq!(r[7], bulk("listpack"));
+        assert_eq!(r[9], bulk("hashtable"));
+    }
+
+    #[test]
+    fn store_results_take_redis_7_2_encodings() {
+        let many_ints = numbers(0..600, "");
+        let strings = numbers(0..200, "m");
+        let r = replies(&[
+            &format!("SADD big {many_ints}"),
+            "SADD other 1 2 3 x",
+            // Integers found in a hash table end up an intset.
+            "SINTERSTORE d1 big other",
+            "OBJECT ENCODING d1",
+            "SADD s1 a b c 1",
+            "SADD s2 c a 1",
+            "SINTERSTORE d2 s1 s2",
+            "OBJECT ENCODING d2",
+            "SMEMBERS d2",
+            "SUNIONSTORE d3 s1 s2",
+            "OBJECT ENCODING d3",
+            // The difference that adds the whole first set before removing passes through a
+            // hash table and stays one.
+            &format!("SADD wide {strings}"),
+            &format!("SADD cut1 {}", numbers(0..30, "m")),
+            &format!("SADD cut2 {}", numbers(30..60, "m")),
+            &format!("SADD cut3 {}", numbers(60..90, "m")),
+            "SDIFFSTORE d4 wide cut1 cut2 cut3",
+            "OBJECT ENCODING d4",
+            // The other algorithm only adds what stays.
+            &format!("SADD cut4 {}", numbers(0..100, "m")),
+            "SDIFFSTORE d5 wide cut4",
+            "OBJECT ENCODING d5",
+            // SPOP taking most of a hash table of integers rebuilds the rest as a listpack.
+            &format!("SADD ints {many_ints}"),
+            "SPOP ints 590",
+            "SCARD ints",
+            "OBJECT ENCODING ints",
+            "SMOVE s1 fresh b",
+            "OBJECT ENCODING fresh",
+        ]);
+        assert_eq!(r[2], ":3\r\n");
+        assert_eq!(r[3], bulk("intset"));
+        assert_eq!(r[7], bulk("listpack"));
+        // In the order of the smallest set.
+        assert_eq!(r[8], listing(&["c", "a", "1"]));
+        assert_eq!(r[10], bulk("listpack"));
+        assert_eq!(r[15], ":110\r\n");
+        assert_eq!(r[16], bulk("hashtable"));
+        assert_eq!(r[18], ":100\r\n");
+        assert_eq!(r[19], bulk("listpack"));
+        assert_eq!(r[22], ":10\r\n");
+        assert_eq!(r[23], bulk("listpack"));
+        assert_eq!(r[24], ":1\r\n");
+        assert_eq!(r[25], bulk("listpack"));
+    }
+
+    #[test]
+    fn spop_of_the_whole_set_answers_in_union_order() {
+        // The listpack holds 2 1 a in that order; the union of it starts as an intset.
+        let r = replies(&[
+            "SADD s x 2 1",
+            "SREM s x",
+            "SADD s a",
+            "SMEMBERS s",
+            "SPOP s 5",
+            "EXISTS s",
+        ]);
+        assert_eq!(r[3], listing(&["2", "1", "a"]));
+        assert_eq!(r[4], listing(&["1", "2", "a"]));
+        assert_eq!(r[5], ":0\r\n");
+    }
+
+    #[test]
+    fn sintercard_keys_are_found_from_numkeys() {
+        use crate::protocol::request::OwnedArgs;
+        let keys = |line: &str| {
+            let mut args = OwnedArgs::default();
+            for w in line.split(' ') {
+                args.push(w.as_bytes());
+            }
+            super::sintercard_keys(args.args())
+        };
+        assert_eq!(keys("SINTERCARD 2 a b LIMIT 1"), [2, 3]);
+        assert!(keys("SINTERCARD 0 a").is_empty());
+        assert!(keys("SINTERCARD 3 a b").is_empty());
+        assert!(keys("SINTERCARD x a").is_empty());
+    }
+}

@@ -30,7 +30,7 @@ impl SetLimits {
 }
 
 /// A member as an encoding holds it: intsets hold numbers, the others bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Member<'a> {
     Int(i64),
     Bytes(&'a [u8]),
@@ -645,5 +645,289 @@ impl<'a> Iterator for PackedIter<'a> {
         let entry = self.buf.get(self.pos..self.pos + len)?;
         self.pos += len;
         Some(entry)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: SetLimits = SetLimits {
+        intset_entries: 512,
+        listpack_entries: 128,
+        listpack_value: 64,
+    };
+
+    fn texts(set: &SetValue) -> Vec<String> {
+        set.iter()
+            .map(|m| String::from_utf8(m.to_vec()).expect("utf8"))
+            .collect()
+    }
+
+    fn build(members: &[&str], limits: &SetLimits) -> SetValue {
+        let first = members.first().map_or(&b""[..], |m| m.as_bytes());
+        let mut set = SetValue::for_members(first, members.len(), limits);
+        for m in members {
+            set.add(m.as_bytes(), limits);
+        }
+        set
+    }
+
+    #[test]
+    fn intset_keeps_integers_sorted_and_widens() {
+        let mut set = build(&["5", "-3", "100"], &LIMITS);
+        assert_eq!(set.encoding(), "intset");
+        assert_eq!(texts(&set), ["-3", "5", "100"]);
+        assert!(set.add(b"70000", &LIMITS));
+        assert!(set.add(b"-9223372036854775808", &LIMITS));
+        assert!(!set.add(b"5", &LIMITS));
+        assert_eq!(
+            texts(&set),
+            ["-9223372036854775808", "-3", "5", "100", "70000"]
+        );
+        assert_eq!(set.encoding(), "intset");
+        // Only canonical integers are members of an intset.
+        assert!(set.contains(b"5"));
+        assert!(!set.contains(b"05"));
+        assert!(!set.contains(b"+5"));
+        assert!(!set.remove(b"05"));
+        assert!(set.remove(b"-9223372036854775808"));
+        assert!(!set.remove(b"9223372036854775807"));
+        assert_eq!(set.len(), 4);
+    }
+
+    #[test]
+    fn creation_follows_the_first_member_and_the_size_hint() {
+        assert_eq!(SetValue::for_members(b"1", 3, &LIMITS).encoding(), "intset");
+        assert_eq!(
+            SetValue::for_members(b"a", 3, &LIMITS).encoding(),
+            "listpack"
+        );
+        assert_eq!(
+            SetValue::for_members(b"1", 513, &LIMITS).encoding(),
+            "hashtable"
+        );
+        assert_eq!(
+            SetValue::for_members(b"a", 200, &LIMITS).encoding(),
+            "hashtable"
+        );
+        assert_eq!(
+            SetValue::for_members(b"1", 100, &LIMITS).encoding(),
+            "intset"
+        );
+        let few_ints = SetLimits {
+            intset_entries: 4,
+            ..LIMITS
+        };
+        assert_eq!(
+            SetValue::for_members(b"1", 5, &few_ints).encoding(),
+            "listpack"
+        );
+    }
+
+    #[test]
+    fn a_string_turns_a_small_intset_into_a_listpack_in_ascending_order() {
+        let mut set = build(&["3", "1", "2"], &LIMITS);
+        assert!(set.add(b"x", &LIMITS));
+        assert_eq!(set.encoding(), "listpack");
+        assert_eq!(texts(&set), ["1", "2", "3", "x"]);
+        assert!(set.add(b"0", &LIMITS));
+        assert_eq!(texts(&set), ["1", "2", "3", "x", "0"]);
+    }
+
+    #[test]
+    fn an_intset_goes_straight_to_a_hash_table_when_a_listpack_would_not_do() {
+        // Too many members for a listpack.
+        let many: Vec<String> = (0..128).map(|i| i.to_string()).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        let mut set = build(&many, &LIMITS);
+        assert_eq!(set.encoding(), "intset");
+        set.add(b"x", &LIMITS);
+        assert_eq!(set.encoding(), "hashtable");
+        // A string longer than set-max-listpack-value.
+        let mut set = build(&["1"], &LIMITS);
+        set.add(&[b'a'; 65], &LIMITS);
+        assert_eq!(set.encoding(), "hashtable");
+        // An integer whose text is longer than the limit.
+        let narrow = SetLimits {
+            listpack_value: 3,
+            ..LIMITS
+        };
+        let mut set = build(&["1000"], &narrow);
+        set.add(b"ab", &narrow);
+        assert_eq!(set.encoding(), "hashtable");
+        assert!(set.contains(b"1000") && set.contains(b"ab"));
+    }
+
+    #[test]
+    fn an_intset_past_its_limit_becomes_a_hash_table() {
+        let few = SetLimits {
+            intset_entries: 3,
+            ..LIMITS
+        };
+        let mut set = build(&["1", "2", "3"], &few);
+        assert_eq!(set.encoding(), "intset");
+        assert!(!set.add(b"3", &few));
+        assert_eq!(set.encoding(), "intset");
+        set.add(b"4", &few);
+        assert_eq!(set.encoding(), "hashtable");
+        // Removing never converts back.
+        set.remove(b"4");
+        set.remove(b"3");
+        assert_eq!(set.encoding(), "hashtable");
+    }
+
+    #[test]
+    fn a_listpack_past_its_limits_becomes_a_hash_table() {
+        let small = SetLimits {
+            listpack_entries: 3,
+            ..LIMITS
+        };
+        let mut set = build(&["a", "b", "c"], &small);
+        assert_eq!(set.encoding(), "listpack");
+        assert_eq!(texts(&set), ["a", "b", "c"]);
+        set.add(b"d", &small);
+        assert_eq!(set.encoding(), "hashtable");
+        assert_eq!(set.len(), 4);
+        let mut set = build(&["a"], &LIMITS);
+        set.add(&[b'z'; 64], &LIMITS);
+        assert_eq!(set.encoding(), "listpack");
+        set.add(&[b'z'; 65], &LIMITS);
+        assert_eq!(set.encoding(), "hashtable");
+    }
+
+    #[test]
+    fn maybe_convert_looks_at_the_argument_count_only() {
+        let mut set = build(&["1", "2"], &LIMITS);
+        set.maybe_convert(513, &LIMITS);
+        assert_eq!(set.encoding(), "hashtable");
+        let mut set = build(&["a", "b"], &LIMITS);
+        set.maybe_convert(128, &LIMITS);
+        assert_eq!(set.encoding(), "listpack");
+        set.maybe_convert(129, &LIMITS);
+        assert_eq!(set.encoding(), "hashtable");
+        assert_eq!(set.len(), 2);
+    }
+
+    #[test]
+    fn listpack_entries_round_trip_any_length() {
+        let long = vec![b'q'; 300];
+        let mut set = SetValue::new_listpack();
+        for m in [&b""[..], b"a\x00b", &long, b"tail"] {
+            assert!(set.add(
+                m,
+                &SetLimits {
+                    listpack_value: 1000,
+                    ..LIMITS
+                }
+            ));
+        }
+        assert_eq!(set.encoding(), "listpack");
+        let all: Vec<Vec<u8>> = set.iter().map(Member::to_vec).collect();
+        assert_eq!(
+            all,
+            [
+                b"".to_vec(),
+                b"a\x00b".to_vec(),
+                long.clone(),
+                b"tail".to_vec()
+            ]
+        );
+        assert!(set.remove(&long));
+        assert!(set.contains(b"tail") && set.contains(b""));
+        assert_eq!(set.len(), 3);
+    }
+
+    #[test]
+    fn intersection_results_of_integers_become_intsets() {
+        let mut set = build(&["a", "b"], &LIMITS);
+        set.maybe_convert_to_intset(&LIMITS);
+        assert_eq!(set.encoding(), "listpack");
+        let mut set = SetValue::new_listpack();
+        set.add(b"2", &LIMITS);
+        set.add(b"1", &LIMITS);
+        set.maybe_convert_to_intset(&LIMITS);
+        assert_eq!(set.encoding(), "intset");
+        assert_eq!(texts(&set), ["1", "2"]);
+    }
+
+    #[test]
+    fn spop_remainders_are_rebuilt_as_redis_rebuilds_them() {
+        let ints: Vec<String> = (0..600).map(|i| i.to_string()).collect();
+        let ints: Vec<&str> = ints.iter().map(String::as_str).collect();
+        let mut table = build(&ints, &LIMITS);
+        assert_eq!(table.encoding(), "hashtable");
+        let popped = table.pop_all_but(10, &LIMITS);
+        assert_eq!(popped.len(), 590);
+        // A hash table's survivors start over in a listpack, integers or not.
+        assert_eq!(table.encoding(), "listpack");
+        assert_eq!(table.len(), 10);
+        for m in &popped {
+            assert!(!table.contains(m));
+        }
+        let mut small = build(&["1", "2", "3", "4"], &LIMITS);
+        small.pop_all_but(1, &LIMITS);
+        assert_eq!(small.encoding(), "intset");
+        assert_eq!(small.len(), 1);
+    }
+
+    #[test]
+    fn random_picks_are_distinct_members() {
+        for members in [vec!["1", "2", "3", "4", "5"], vec!["a", "b", "c", "d", "e"]] {
+            let set = build(&members, &LIMITS);
+            for count in 1..5 {
+                let picked: Vec<Vec<u8>> = set
+                    .random_distinct(count)
+                    .into_iter()
+                    .map(Member::to_vec)
+                    .collect();
+                let unique: std::collections::HashSet<_> = picked.iter().collect();
+                assert_eq!((picked.len(), unique.len()), (count, count));
+                assert!(picked.iter().all(|m| set.contains(m)));
+            }
+        }
+        let many: Vec<String> = (0..1000).map(|i| format!("m{i}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        let mut set = build(&many, &LIMITS);
+        for count in [10, 400, 999] {
+            let picked = set.random_distinct(count);
+            let unique: std::collections::HashSet<_> = picked.iter().collect();
+            assert_eq!(unique.len(), count);
+        }
+        let popped = set.pop_some(100);
+        assert_eq!((popped.len(), set.len()), (100, 900));
+    }
+
+    #[test]
+    fn scanning_a_hash_table_visits_every_member() {
+        let many: Vec<String> = (0..300).map(|i| format!("m{i}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        let set = build(&many, &LIMITS);
+        let mut seen = std::collections::HashSet::new();
+        let mut cursor = 0;
+        loop {
+            cursor = set.scan(cursor, 10, |m| {
+                seen.insert(m.to_vec());
+            });
+            if cursor == 0 {
+                break;
+            }
+        }
+        assert_eq!(seen.len(), 300);
+        let compact = build(&["1", "2"], &LIMITS);
+        let mut n = 0;
+        assert_eq!(compact.scan(12345, 1, |_| n += 1), 0);
+        assert_eq!(n, 2);
+    }
+
+    #[test]
+    fn compact_encodings_cost_a_few_bytes_per_member() {
+        let ints = build(
+            &["1", "2", "3", "4", "5", "6", "7", "8", "9", "10"],
+            &LIMITS,
+        );
+        assert!(ints.memory_usage() < std::mem::size_of::<SetValue>() + 64);
+        let strs = build(&["alpha", "beta", "gamma", "delta"], &LIMITS);
+        assert!(strs.memory_usage() < std::mem::size_of::<SetValue>() + 64);
     }
 }
