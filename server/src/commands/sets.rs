@@ -630,59 +630,54 @@ fn intersect(ctx: &mut Ctx, keys: &[&[u8]], mode: InterMode<'_>) -> CmdResult {
     let (db, out) = parts(ctx);
     let found = lookup_sets(db, keys, now, store)?;
     let mut sets: Vec<&SetValue> = found.iter().flatten().copied().collect();
-    let result: Option<SetValue> = if sets.len() < found.len() {
-        // A missing key is an empty set: so is the intersection.
-        None
-    } else {
-        sets.sort_by_key(|s| s.len());
-        let (first, others) = sets
-            .split_first()
-            .map_or((None, &[][..]), |(f, o)| (Some(*f), o));
-        let Some(first) = first else {
-            return Err(errors::SYNTAX.into());
-        };
-        let in_all = |m: &Member<'_>| {
-            others
-                .iter()
-                .all(|other| std::ptr::eq(*other, first) || m.with_bytes(|b| other.contains(b)))
-        };
-        match mode {
-            InterMode::Card { limit } => {
-                let mut n = 0usize;
-                for m in first.iter() {
-                    if in_all(&m) {
-                        n += 1;
-                        if limit != 0 && n >= limit {
-                            break;
+    sets.sort_by_key(|s| s.len());
+    // A missing key is an empty set, and so is the intersection.
+    let result: Option<SetValue> = match sets.split_first() {
+        Some((&first, others)) if sets.len() == found.len() => {
+            let in_all = |m: &Member<'_>| {
+                others
+                    .iter()
+                    .all(|other| std::ptr::eq(*other, first) || m.with_bytes(|b| other.contains(b)))
+            };
+            match mode {
+                InterMode::Card { limit } => {
+                    let mut n = 0usize;
+                    for m in first.iter() {
+                        if in_all(&m) {
+                            n += 1;
+                            if limit != 0 && n >= limit {
+                                break;
+                            }
                         }
                     }
+                    out.int(n as i64);
+                    return Ok(());
                 }
-                out.int(n as i64);
-                return Ok(());
-            }
-            InterMode::Reply => {
-                let common: Vec<Member<'_>> = first.iter().filter(|m| in_all(m)).collect();
-                out.set(common.len());
-                for m in common {
-                    write_member(out, m);
+                InterMode::Reply => {
+                    let common: Vec<Member<'_>> = first.iter().filter(|m| in_all(m)).collect();
+                    out.set(common.len());
+                    for m in common {
+                        write_member(out, m);
+                    }
+                    return Ok(());
                 }
-                return Ok(());
-            }
-            InterMode::Store { .. } => {
-                // The result starts as the smallest set's kind (a hash table's as a listpack) and
-                // becomes an intset at the end if it holds integers only.
-                let mut dst = if first.encoding() == "intset" {
-                    SetValue::new_intset()
-                } else {
-                    SetValue::new_listpack()
-                };
-                for m in first.iter().filter(|m| in_all(m)) {
-                    m.with_bytes(|b| dst.add(b, &limits));
+                InterMode::Store { .. } => {
+                    // The result starts as the smallest set's kind (a hash table's as a listpack) and
+                    // becomes an intset at the end if it holds integers only.
+                    let mut dst = if first.encoding() == "intset" {
+                        SetValue::new_intset()
+                    } else {
+                        SetValue::new_listpack()
+                    };
+                    for m in first.iter().filter(|m| in_all(m)) {
+                        m.with_bytes(|b| dst.add(b, &limits));
+                    }
+                    dst.maybe_convert_to_intset(&limits);
+                    Some(dst)
                 }
-                dst.maybe_convert_to_intset(&limits);
-                Some(dst)
             }
         }
+        _ => None,
     };
     match mode {
         InterMode::Store { dst } => store_result(ctx, dst, result),
