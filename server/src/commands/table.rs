@@ -119,6 +119,12 @@ impl CommandDef {
         self.subcommands = subcommands;
         self
     }
+
+    /// Declares a command whose keys `finder` locates (Redis's `movablekeys`).
+    pub const fn movable_keys(mut self, finder: KeyFinder) -> Self {
+        self.key_finder = Some(finder);
+        self
+    }
 }
 
 pub mod flags {
