@@ -119,6 +119,13 @@ impl CommandDef {
         self.subcommands = subcommands;
         self
     }
+
+    /// Gives a command whose keys are not a first/last/step range a finder for them (Redis's
+    /// `movablekeys`: LMPOP, BLMPOP...).
+    pub const fn movable_keys(mut self, finder: KeyFinder) -> Self {
+        self.key_finder = Some(finder);
+        self
+    }
 }
 
 pub mod flags {
