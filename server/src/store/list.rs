@@ -232,9 +232,26 @@ impl Pack {
         }
     }
 
+    /// Makes room for `extra` more bytes, growing by an eighth at least: Redis reallocates a
+    /// listpack to its exact size on every write, and doubling would cost up to twice its memory.
+    fn reserve(&mut self, extra: usize) {
+        if self.buf.capacity() - self.buf.len() < extra {
+            self.buf.reserve_exact(extra.max(self.buf.len() / 8));
+        }
+    }
+
+    /// Gives memory back once the buffer is under half its capacity, as Redis's shrinking
+    /// reallocations do.
+    fn shed(&mut self) {
+        if self.buf.capacity() > 2 * self.buf.len() + 64 {
+            self.buf.shrink_to(self.buf.len() + self.buf.len() / 8);
+        }
+    }
+
     fn insert_at(&mut self, off: usize, value: &[u8]) {
         let mut entry = Vec::with_capacity(value.len() + 10);
         encode_entry(value, &mut entry);
+        self.reserve(entry.len());
         self.buf.splice(off..off, entry);
         self.len += 1;
     }
@@ -244,6 +261,7 @@ impl Pack {
     }
 
     fn push_back(&mut self, value: &[u8]) {
+        self.reserve(value.len() + 10);
         encode_entry(value, &mut self.buf);
         self.len += 1;
     }
@@ -252,6 +270,7 @@ impl Pack {
         let size = self.entry(off).1;
         self.buf.drain(off..off + size);
         self.len -= 1;
+        self.shed();
     }
 
     fn pop(&mut self, end: End) -> Option<Vec<u8>> {
@@ -287,6 +306,7 @@ impl Pack {
         }
         self.buf.drain(start..end);
         self.len -= count;
+        self.shed();
     }
 
     /// Splits off the entries from `idx` on into a new pack.
