@@ -120,7 +120,8 @@ impl CommandDef {
         self
     }
 
-    /// Declares a command whose keys `finder` locates (Redis's `movablekeys`).
+    /// Gives a command whose keys are not a first/last/step range a finder for them (Redis's
+    /// `movablekeys`: LMPOP, SINTERCARD, ZUNIONSTORE...).
     pub const fn movable_keys(mut self, finder: KeyFinder) -> Self {
         self.key_finder = Some(finder);
         self
