@@ -10,7 +10,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use crate::client::ClientId;
-use crate::commands::{self, After, BlockRequest, TimeoutReply};
+use crate::commands::{self, After, BlockRequest};
 use crate::protocol::{OwnedArgs, ReplyBuf};
 use crate::state::{Shared, State};
 
@@ -23,7 +23,7 @@ pub struct Blocked {
     pub db: usize,
     pub keys: Vec<Vec<u8>>,
     pub deadline_ms: Option<i64>,
-    pub on_timeout: TimeoutReply,
+    pub waits_for: &'static str,
 }
 
 #[derive(Debug, Default)]
@@ -87,7 +87,7 @@ pub fn block(
             db,
             keys: request.keys,
             deadline_ms: request.deadline_ms,
-            on_timeout: request.on_timeout,
+            waits_for: request.waits_for,
         });
     }
 }
@@ -99,13 +99,11 @@ pub fn unblock(state: &mut State, client_id: ClientId) -> Option<Blocked> {
     Some(blocked)
 }
 
-/// Unblocks a client as if its timeout had passed, writing the timeout reply into `out`.
+/// Unblocks a client as if its timeout had passed, writing the timeout reply into `out`: a null
+/// array for every blocking command (Redis's replyToBlockedClientTimedOut).
 pub fn time_out(state: &mut State, client_id: ClientId, out: &mut ReplyBuf) {
-    if let Some(blocked) = unblock(state, client_id) {
-        match blocked.on_timeout {
-            TimeoutReply::NullArray => out.null_array(),
-            TimeoutReply::NullBulk => out.null(),
-        }
+    if unblock(state, client_id).is_some() {
+        out.null_array();
     }
 }
 
@@ -122,10 +120,15 @@ pub fn serve_ready(shared: &Shared, state: &mut State) {
             continue;
         };
         let candidates: Vec<ClientId> = queue.iter().copied().collect();
+        let (db, key) = &wait_key;
         for id in candidates {
             let Some(blocked) = state.clients.get(&id).and_then(|c| c.blocked.clone()) else {
                 continue;
             };
+            let holds = state.dbs[*db].keys.get(key).map(|e| e.value.type_name());
+            if holds != Some(blocked.waits_for) {
+                continue;
+            }
             let resp = state.clients.get(&id).map(|c| c.resp).unwrap_or_default();
             let mut reply = ReplyBuf::new(resp);
             state.blocking.reprocessing = true;

@@ -864,16 +864,16 @@ fn pop_first(
 }
 
 /// The end of a blocking command that found nothing: wait for `keys` (the engine runs the
-/// command again when one is written), or where it may not wait, answer as a timeout.
-fn block(ctx: &mut Ctx, keys: &[&[u8]], deadline_ms: Option<i64>, on_timeout: TimeoutReply) {
+/// command again when one is written), or where it may not wait, answer `otherwise`.
+fn block(ctx: &mut Ctx, keys: &[&[u8]], deadline_ms: Option<i64>, otherwise: TimeoutReply) {
     if ctx.may_block() {
         ctx.block_on(BlockRequest {
             keys: keys.iter().map(|k| k.to_vec()).collect(),
             deadline_ms,
-            on_timeout,
+            waits_for: "list",
         });
     } else {
-        match on_timeout {
+        match otherwise {
             TimeoutReply::NullArray => ctx.out.null_array(),
             TimeoutReply::NullBulk => ctx.out.null(),
         }

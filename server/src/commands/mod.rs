@@ -122,8 +122,9 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// How a blocking command answers when its timeout passes: BLPOP-like commands with a null
-/// array, BLMOVE-like ones with a null bulk string.
+/// What a blocking command answers where it may not block (inside MULTI or a script): BLPOP-like
+/// commands a null array, BLMOVE-like ones a null bulk string. (A timeout of a client that did
+/// block is always a null array, in Redis as here.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimeoutReply {
     NullArray,
@@ -131,13 +132,15 @@ pub enum TimeoutReply {
 }
 
 /// A blocking command that found nothing to serve asks to wait with this. It wrote no reply;
-/// it runs again, whole, when one of `keys` (in the selected database) is written, and answers
-/// `on_timeout` at the deadline (`None`: wait forever).
+/// it runs again, whole, when one of `keys` (in the selected database) is written, and answers a
+/// null array at the deadline (`None`: wait forever).
 #[derive(Debug, Clone)]
 pub struct BlockRequest {
     pub keys: Vec<Vec<u8>>,
     pub deadline_ms: Option<i64>,
-    pub on_timeout: TimeoutReply,
+    /// The type (`Value::type_name`) the command pops from: a write that leaves a key of
+    /// another type serves nobody, as in Redis.
+    pub waits_for: &'static str,
 }
 
 /// Redis's timeout argument of blocking commands: seconds, fractions allowed; 0 waits forever.
