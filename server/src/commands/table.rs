@@ -119,6 +119,12 @@ impl CommandDef {
         self.subcommands = subcommands;
         self
     }
+
+    /// Gives a command whose keys a finder locates (Redis's `movablekeys`: ZUNIONSTORE, ZMPOP...).
+    pub const fn movable_keys(mut self, finder: KeyFinder) -> Self {
+        self.key_finder = Some(finder);
+        self
+    }
 }
 
 pub mod flags {
