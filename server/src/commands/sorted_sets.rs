@@ -412,8 +412,8 @@ pub const COMMANDS: &[CommandDef] = &[
 ];
 
 // ---------------------------------------------------------------------------------------------
-// Key finders: Redis's genericGetKeys, which reads the key count like atoi and gives no keys when
-// the command would fail for it.
+// Key finders: the key count is read like Redis's atoi, and no keys are given when the command
+// would fail for it.
 
 fn atoi(s: &[u8]) -> i64 {
     let start = s.iter().take_while(|b| b.is_ascii_whitespace()).count();
@@ -443,9 +443,11 @@ fn numkeys_keys(args: Args<'_>, store: Option<usize>, count_at: usize) -> Vec<us
     if num < 1 || num > args.len().saturating_sub(first) as i64 {
         return Vec::new();
     }
-    let mut keys: Vec<usize> = (first..first + num as usize).collect();
-    keys.extend(store);
-    keys
+    // COMMAND GETKEYS lists the destination first, as Redis 7's key specs do.
+    store
+        .into_iter()
+        .chain(first..first + num as usize)
+        .collect()
 }
 
 fn numkeys_at_1(args: Args<'_>) -> Vec<usize> {
