@@ -26,8 +26,10 @@ fn before(a_score: f64, a_member: &[u8], b_score: f64, b_member: &[u8]) -> bool 
 }
 
 // ---------------------------------------------------------------------------------------------
-// Listpack: entries are [member length as LEB128][member][score as 8 little-endian bytes],
-// kept sorted by score, then member.
+// Listpack: entries are [member length << 1 | score kind, as LEB128][member][score], kept sorted
+// by score, then member. A score that is a whole number of at most 53 bits is stored as a zigzag
+// LEB128 integer (kind 0), as Redis stores such scores as listpack integers; others as 8
+// little-endian bytes of the double (kind 1).
 
 #[derive(Clone, PartialEq, Default)]
 pub struct Listpack {
@@ -74,16 +76,24 @@ impl Listpack {
         if start >= self.buf.len() {
             return None;
         }
-        let (mlen, pos) = read_varint(&self.buf, start);
+        let (header, pos) = read_varint(&self.buf, start);
+        let mlen = header >> 1;
         let member = self.buf.get(pos..pos + mlen)?;
-        let raw = self.buf.get(pos + mlen..pos + mlen + 8)?;
-        let mut bytes = [0u8; 8];
-        bytes.copy_from_slice(raw);
+        let (score, end) = if header & 1 == 0 {
+            let (zigzag, end) = read_varint(&self.buf, pos + mlen);
+            let n = (zigzag >> 1) as i64 ^ -((zigzag & 1) as i64);
+            (n as f64, end)
+        } else {
+            let raw = self.buf.get(pos + mlen..pos + mlen + 8)?;
+            let mut bytes = [0u8; 8];
+            bytes.copy_from_slice(raw);
+            (f64::from_le_bytes(bytes), pos + mlen + 8)
+        };
         Some(LpEntry {
             member,
-            score: f64::from_le_bytes(bytes),
+            score,
             start,
-            end: pos + mlen + 8,
+            end,
         })
     }
 
@@ -106,11 +116,18 @@ impl Listpack {
             .find(|e| before(score, member, e.score, e.member))
             .map_or(self.buf.len(), |e| e.start);
         let mut encoded = Vec::with_capacity(member.len() + 10);
-        write_varint(&mut encoded, member.len());
+        // Stored as an integer, -0 reads back as 0, as in Redis's listpack.
+        let whole = score.fract() == 0.0 && score.abs() < (1u64 << 53) as f64;
+        write_varint(&mut encoded, member.len() << 1 | usize::from(!whole));
         encoded.extend_from_slice(member);
-        // Redis stores a score that is a whole number as a listpack integer, so -0 reads back as 0.
-        let score = if score == 0.0 { 0.0 } else { score };
-        encoded.extend_from_slice(&score.to_le_bytes());
+        if whole {
+            let n = score as i64;
+            write_varint(&mut encoded, ((n << 1) ^ (n >> 63)) as usize);
+        } else {
+            encoded.extend_from_slice(&score.to_le_bytes());
+        }
+        // Grown exactly, as Redis reallocates a listpack to its new size on each insert.
+        self.buf.reserve_exact(encoded.len());
         self.buf.splice(at..at, encoded);
         self.len += 1;
     }
@@ -119,6 +136,7 @@ impl Listpack {
         let (_, e) = self.find(member)?;
         let (score, range) = (e.score, e.start..e.end);
         self.buf.drain(range);
+        self.buf.shrink_to_fit();
         self.len -= 1;
         Some(score)
     }
@@ -1096,6 +1114,38 @@ mod tests {
             assert_eq!(r(b"+", b"-"), (5, 5));
             assert_eq!(r(b"[z", b"[a"), (5, 5));
         }
+    }
+
+    #[test]
+    fn listpack_scores_round_trip() {
+        let mut z = ZSetValue::with_hint(0, 0, SMALL);
+        let scores = [
+            -0.0,
+            1.0,
+            -1.0,
+            1.5,
+            1e300,
+            -9007199254740991.0,
+            9007199254740992.0,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            0.1,
+        ];
+        for (i, &score) in scores.iter().enumerate() {
+            z.insert(format!("m{i}").as_bytes(), score, SMALL);
+        }
+        for (i, &score) in scores.iter().enumerate() {
+            let got = z.score(format!("m{i}").as_bytes()).unwrap();
+            assert_eq!(got, score);
+            assert!(!got.is_sign_negative() || score != 0.0, "-0 is kept as 0");
+        }
+        // A 9-byte member with a small integer score costs 11 bytes.
+        let mut small = ZSetValue::with_hint(0, 0, SMALL);
+        small.insert(b"member:10", 10.0, SMALL);
+        let ZSetValue::Listpack(lp) = &small else {
+            panic!("listpack expected")
+        };
+        assert_eq!(lp.buf.len(), 11);
     }
 
     #[test]
