@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use super::{
-    bitmaps, client, command, connection, databases, hashes, keys, lists, server, sets,
+    bitmaps, client, command, connection, databases, hashes, keys, lists, server, sets, sort,
     sorted_sets, strings, Handler,
 };
 use crate::protocol::Args;
@@ -23,6 +23,7 @@ const FAMILIES: &[&[CommandDef]] = &[
     hashes::COMMANDS,
     sets::COMMANDS,
     sorted_sets::COMMANDS,
+    sort::COMMANDS,
     server::COMMANDS,
     command::COMMANDS,
 ];
