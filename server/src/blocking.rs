@@ -50,6 +50,15 @@ impl Blocking {
         }
     }
 
+    /// The keys of database `db` someone waits for.
+    pub fn waiting_keys_in(&self, db: usize) -> Vec<Vec<u8>> {
+        self.waiting
+            .keys()
+            .filter(|(waiting_db, _)| *waiting_db == db)
+            .map(|(_, key)| key.clone())
+            .collect()
+    }
+
     pub fn has_ready(&self) -> bool {
         !self.ready.is_empty()
     }

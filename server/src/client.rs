@@ -52,6 +52,22 @@ pub struct Client {
     pub is_unix_socket: bool,
     /// Set while the client waits in a blocking command.
     pub blocked: Option<crate::blocking::Blocked>,
+    /// Commands queued since MULTI; `None` outside a transaction.
+    pub multi: Option<Vec<crate::protocol::OwnedArgs>>,
+    /// A command was refused while queueing: EXEC will abort (Redis's CLIENT_DIRTY_EXEC).
+    pub multi_refused: bool,
+    /// Keys this client WATCHes, with whether each had already expired when watched.
+    pub watched: Vec<WatchedKey>,
+    /// A watched key was written: EXEC will fail (Redis's CLIENT_DIRTY_CAS).
+    pub watch_broken: bool,
+}
+
+/// A key under WATCH.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchedKey {
+    pub db: usize,
+    pub key: Vec<u8>,
+    pub expired_when_watched: bool,
 }
 
 impl Client {
@@ -79,6 +95,10 @@ impl Client {
             waker: Arc::new(Notify::new()),
             is_unix_socket: false,
             blocked: None,
+            multi: None,
+            multi_refused: false,
+            watched: Vec::new(),
+            watch_broken: false,
         }
     }
 

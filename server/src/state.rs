@@ -72,6 +72,10 @@ pub struct State {
     /// CLIENT PAUSE: until when (ms), and whether only writes are paused.
     pub pause_until_ms: i64,
     pub pause_writes_only: bool,
+    /// The clients WATCHing each key.
+    pub watchers: HashMap<(usize, Vec<u8>), Vec<ClientId>, ahash::RandomState>,
+    /// True while EXEC runs its queue: commands may not block then.
+    pub in_exec: bool,
     /// Clients blocked on keys, and the keys written since they were last served.
     pub blocking: crate::blocking::Blocking,
     /// Set by a blocking command that found nothing to serve, taken by the dispatcher.
@@ -116,6 +120,8 @@ impl State {
             expire_next_db: 0,
             block_request: None,
             blocking: Default::default(),
+            watchers: HashMap::default(),
+            in_exec: false,
             memory_probe: None,
             run_id: random_hex_id(),
             replid: random_hex_id(),
@@ -127,6 +133,38 @@ impl State {
     pub fn key_modified(&mut self, db: usize, key: &[u8]) {
         self.dirty += 1;
         self.blocking.key_written(db, key);
+        if !self.watchers.is_empty() {
+            self.break_watches(db, key);
+        }
+    }
+
+    /// Fails the transactions of the clients that WATCH `key`.
+    pub fn break_watches(&mut self, db: usize, key: &[u8]) {
+        if let Some(ids) = self.watchers.get(&(db, key.to_vec())) {
+            for id in ids {
+                if let Some(client) = self.clients.get_mut(id) {
+                    client.watch_broken = true;
+                }
+            }
+        }
+    }
+
+    /// A whole database changed (FLUSHDB, FLUSHALL, SWAPDB): every watched key of it that
+    /// exists now, or in `other` (the database it is swapped with), counts as written.
+    pub fn break_watches_in_db(&mut self, db: usize, other: Option<usize>) {
+        let touched: Vec<(usize, Vec<u8>)> = self
+            .watchers
+            .keys()
+            .filter(|(watched_db, key)| {
+                *watched_db == db
+                    && (self.dbs[db].keys.contains_key(key)
+                        || other.is_some_and(|o| self.dbs[o].keys.contains_key(key)))
+            })
+            .cloned()
+            .collect();
+        for (db, key) in touched {
+            self.break_watches(db, &key);
+        }
     }
 
     /// Counts an error reply under its code: the first word of its text.

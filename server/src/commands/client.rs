@@ -288,8 +288,14 @@ fn current<'a>(ctx: &Ctx<'a>) -> Current<'static> {
 fn describe(client: &Client, now_ms: i64, running: &Current) -> String {
     let is_running = client.id == running.id;
     let mut flags = String::new();
+    if client.multi.is_some() {
+        flags.push('x');
+    }
     if client.blocked.is_some() {
         flags.push('b');
+    }
+    if client.watch_broken {
+        flags.push('d');
     }
     if client.close_asap {
         flags.push('c');
@@ -323,7 +329,7 @@ fn describe(client: &Client, now_ms: i64, running: &Current) -> String {
     let _ = write!(
         line,
         "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 \
-         multi=-1 qbuf={} qbuf-free=0 argv-mem={} multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem={} \
+         multi={} qbuf={} qbuf-free=0 argv-mem={} multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem={} \
          tot-mem={} events={} cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         client.id,
         client.addr,
@@ -334,6 +340,7 @@ fn describe(client: &Client, now_ms: i64, running: &Current) -> String {
         (now_ms - client.last_interaction_ms).max(0) / 1000,
         flags,
         client.db,
+        client.multi.as_ref().map_or(-1, |queue| queue.len() as i64),
         client.query_buffer_len,
         argv_mem,
         omem,

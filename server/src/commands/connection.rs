@@ -111,6 +111,8 @@ fn quit(ctx: &mut Ctx) -> CmdResult {
 
 fn reset(ctx: &mut Ctx) -> CmdResult {
     let authenticated = !super::auth_required(ctx.state);
+    ctx.client().multi = None;
+    super::transactions::unwatch_all(ctx);
     ctx.db = 0;
     let client = ctx.client();
     client.db = 0;

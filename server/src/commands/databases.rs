@@ -103,6 +103,7 @@ fn parse_flush_mode(ctx: &Ctx) -> Result<bool, &'static str> {
 
 /// Empties database `index`, returning how many keys it held.
 fn empty_db(ctx: &mut Ctx, index: usize, lazy: bool) -> u64 {
+    ctx.state.break_watches_in_db(index, None);
     let db = &mut ctx.state.dbs[index];
     let removed = db.len() as u64;
     let contents = db.take_all();
@@ -146,7 +147,17 @@ fn swapdb(ctx: &mut Ctx) -> CmdResult {
     let (Some(a), Some(b)) = (index(first), index(second)) else {
         return Err(errors::DB_INDEX_OUT_OF_RANGE.into());
     };
+    ctx.state.break_watches_in_db(a, Some(b));
+    ctx.state.break_watches_in_db(b, Some(a));
     ctx.state.dbs.swap(a, b);
+    // Clients blocked on a key that now exists in the swapped-in database are served.
+    for index in [a, b] {
+        for key in ctx.state.blocking.waiting_keys_in(index) {
+            if ctx.state.dbs[index].keys.contains_key(&key) {
+                ctx.state.blocking.key_written(index, &key);
+            }
+        }
+    }
     ctx.state.dirty += 1;
     ctx.out.ok();
     Ok(())

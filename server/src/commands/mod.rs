@@ -15,6 +15,7 @@ pub mod sort;
 pub mod sorted_sets;
 pub mod strings;
 pub mod table;
+pub mod transactions;
 
 use std::borrow::Cow;
 use std::time::Instant;
@@ -100,7 +101,7 @@ impl<'a> Ctx<'a> {
     /// Whether a command that finds nothing to serve may block. Inside MULTI or a script it may
     /// not, and answers as if its timeout had passed.
     pub fn may_block(&self) -> bool {
-        true
+        !self.state.in_exec
     }
 
     /// Blocks the client: see [`BlockRequest`].
@@ -196,7 +197,7 @@ pub fn run(
 ) -> After {
     let table = CommandTable::get();
     let now_ms = shared.clock.now_ms();
-    let (db, authenticated) = {
+    let (db, authenticated, in_multi) = {
         let client = state
             .clients
             .get_mut(&client_id)
@@ -205,13 +206,14 @@ pub fn run(
         if client.reply_mode == ReplyMode::SkipNext {
             client.reply_mode = ReplyMode::Skipping;
         }
-        (client.db, client.authenticated)
+        (client.db, client.authenticated, client.multi.is_some())
     };
     let reply_start = out.len();
 
     let cmd = match table.lookup(args) {
         Lookup::Found(cmd) => cmd,
         Lookup::UnknownCommand => {
+            refuse_in_multi(state, client_id, in_multi);
             reject_bytes(state, out, &unknown_command_error(args));
             return finish(state, client_id, reply_start, out, "NULL", db);
         }
@@ -221,6 +223,7 @@ pub fn run(
             text.extend_from_slice(
                 format!("'. Try {} HELP.", container.def.name.to_ascii_uppercase()).as_bytes(),
             );
+            refuse_in_multi(state, client_id, in_multi);
             reject_bytes(state, out, &text);
             return finish(state, client_id, reply_start, out, "NULL", db);
         }
@@ -232,21 +235,37 @@ pub fn run(
             "ERR wrong number of arguments for '{}' command",
             cmd.fullname
         );
+        refuse_in_multi(state, client_id, in_multi);
         reject(state, out, text);
-        state
-            .command_stats
-            .entry(cmd.fullname)
-            .or_default()
-            .rejected_calls += 1;
+        count_rejected(state, cmd.fullname);
         return finish(state, client_id, reply_start, out, cmd.fullname, db);
     }
     if !authenticated && !cmd.has(flags::NO_AUTH) && auth_required(state) {
+        refuse_in_multi(state, client_id, in_multi);
         reject(state, out, errors::NOAUTH.to_string());
-        state
-            .command_stats
-            .entry(cmd.fullname)
-            .or_default()
-            .rejected_calls += 1;
+        count_rejected(state, cmd.fullname);
+        return finish(state, client_id, reply_start, out, cmd.fullname, db);
+    }
+    if in_multi && !runs_inside_multi(cmd.fullname) {
+        if cmd.has(flags::NO_MULTI) {
+            refuse_in_multi(state, client_id, in_multi);
+            reject(
+                state,
+                out,
+                "ERR Command not allowed inside a transaction".into(),
+            );
+            count_rejected(state, cmd.fullname);
+        } else {
+            let queued = crate::protocol::OwnedArgs::from_args(args);
+            if let Some(queue) = state
+                .clients
+                .get_mut(&client_id)
+                .and_then(|c| c.multi.as_mut())
+            {
+                queue.push(queued);
+            }
+            out.simple("QUEUED");
+        }
         return finish(state, client_id, reply_start, out, cmd.fullname, db);
     }
 
@@ -323,6 +342,32 @@ fn finish(
         After::Close
     } else {
         After::Continue
+    }
+}
+
+/// Commands that act on the transaction itself (or the connection) run even inside MULTI;
+/// everything else is queued.
+fn runs_inside_multi(fullname: &str) -> bool {
+    matches!(
+        fullname,
+        "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+    )
+}
+
+fn count_rejected(state: &mut State, fullname: &'static str) {
+    state
+        .command_stats
+        .entry(fullname)
+        .or_default()
+        .rejected_calls += 1;
+}
+
+/// A command refused while queueing makes the transaction's EXEC abort (EXECABORT).
+fn refuse_in_multi(state: &mut State, client_id: ClientId, in_multi: bool) {
+    if in_multi {
+        if let Some(client) = state.clients.get_mut(&client_id) {
+            client.multi_refused = true;
+        }
     }
 }
 

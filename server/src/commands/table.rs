@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use super::{
     bitmaps, client, command, connection, databases, hashes, keys, lists, server, sets, sort,
-    sorted_sets, strings, Handler,
+    sorted_sets, strings, transactions, Handler,
 };
 use crate::protocol::Args;
 
@@ -24,6 +24,7 @@ const FAMILIES: &[&[CommandDef]] = &[
     sets::COMMANDS,
     sorted_sets::COMMANDS,
     sort::COMMANDS,
+    transactions::COMMANDS,
     server::COMMANDS,
     command::COMMANDS,
 ];

@@ -112,6 +112,7 @@ where
     let _ = stream.shutdown().await;
     let mut state = shared.state.lock();
     crate::blocking::forget_client(&mut state, id);
+    commands::transactions::forget_watches(&mut state, id);
     state.clients.remove(&id);
     drop(state);
     tracing::debug!(id, "client disconnected");
