@@ -214,6 +214,57 @@ impl Conn {
         }
     }
 
+    /// Sends `line` as an inline command (the server splits it as redis-cli input).
+    pub async fn send_line(&mut self, line: &str) {
+        self.send(format!("{line}\r\n").as_bytes())
+            .await
+            .expect("send a request");
+    }
+
+    /// One whole RESP2 reply, or a panic saying why there was none (for tests).
+    pub async fn reply(&mut self) -> Vec<u8> {
+        match self.read_reply(Proto::Resp2).await {
+            Ok(reply) => reply,
+            Err(e) => panic!("no reply: {e}"),
+        }
+    }
+
+    /// Sends an inline command and returns its whole RESP2 reply.
+    pub async fn call(&mut self, line: &str) -> Vec<u8> {
+        self.send_line(line).await;
+        self.reply().await
+    }
+
+    /// Sends `request` (any bytes: several pipelined commands) and asserts that exactly
+    /// `expected` comes back.
+    pub async fn expect(&mut self, request: &str, expected: &str) {
+        self.send(request.as_bytes()).await.expect("send a request");
+        let deadline = tokio::time::Instant::now() + REPLY_TIMEOUT;
+        while self.buf.len() < expected.len() {
+            let mut chunk = [0u8; 16 * 1024];
+            match tokio::time::timeout_at(deadline, self.stream.read(&mut chunk)).await {
+                Ok(Ok(n)) if n > 0 => self.buf.extend_from_slice(&chunk[..n]),
+                _ => break,
+            }
+        }
+        let got: Vec<u8> = self
+            .buf
+            .drain(..self.buf.len().min(expected.len()))
+            .collect();
+        assert_eq!(
+            escape(&got),
+            escape(expected.as_bytes()),
+            "reply to {request:?}"
+        );
+    }
+
+    /// True when nothing arrives within `window` and the connection stays open.
+    pub async fn silent_for(&mut self, window: Duration) -> bool {
+        let (got, ending) = self.read_for(window).await;
+        self.buf = got;
+        self.buf.is_empty() && ending == Ending::StillOpen
+    }
+
     /// Reads until the server closes the connection (or the timeout passes): every byte it sent
     /// after what was already read, and how it ended.
     pub async fn read_to_end(&mut self) -> (Vec<u8>, Ending) {

@@ -3,25 +3,12 @@
 
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-
-/// Sends `request` and reads until exactly `expected` has arrived.
-async fn call(conn: &mut TcpStream, request: &str, expected: &str) {
-    conn.write_all(request.as_bytes()).await.unwrap();
-    let mut reply = vec![0u8; expected.len()];
-    conn.read_exact(&mut reply).await.unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&reply),
-        expected,
-        "reply to {request:?}"
-    );
-}
+use client_tests::Conn;
 
 #[tokio::test]
 async fn active_cycle_removes_expired_keys_nobody_reads() {
     let server = understudy::Server::builder().port(0).start().await.unwrap();
-    let mut conn = TcpStream::connect(server.addr()).await.unwrap();
+    let mut conn = Conn::connect(server.addr()).await.unwrap();
 
     let mut expected = String::new();
     let mut request = String::new();
@@ -31,7 +18,7 @@ async fn active_cycle_removes_expired_keys_nobody_reads() {
     }
     request.push_str("SET long v\r\nEXPIRE long 3600\r\nSET forever v\r\nDBSIZE\r\n");
     expected.push_str("+OK\r\n:1\r\n+OK\r\n:52\r\n");
-    call(&mut conn, &request, &expected).await;
+    conn.expect(&request, &expected).await;
 
     server.advance_time(Duration::from_secs(10));
 
@@ -39,10 +26,8 @@ async fn active_cycle_removes_expired_keys_nobody_reads() {
     let mut size = 52;
     for _ in 0..100 {
         tokio::time::sleep(Duration::from_millis(50)).await;
-        conn.write_all(b"DBSIZE\r\n").await.unwrap();
-        let mut reply = [0u8; 16];
-        let n = conn.read(&mut reply).await.unwrap();
-        let text = String::from_utf8_lossy(&reply[..n]).to_string();
+        let reply = conn.call("DBSIZE").await;
+        let text = String::from_utf8_lossy(&reply).to_string();
         size = text.trim().trim_start_matches(':').parse().unwrap();
         if size == 2 {
             break;
@@ -52,6 +37,7 @@ async fn active_cycle_removes_expired_keys_nobody_reads() {
         size, 2,
         "the active cycle should leave only the two live keys"
     );
-    call(&mut conn, "TTL long\r\nTTL forever\r\n", ":3590\r\n:-1\r\n").await;
+    conn.expect("TTL long\r\nTTL forever\r\n", ":3590\r\n:-1\r\n")
+        .await;
     server.shutdown().await;
 }
