@@ -9,6 +9,7 @@ use rand::seq::index;
 use rand::Rng;
 
 use super::dict::Dict;
+use super::varint;
 
 /// The most bytes Redis lets a listpack reach before it prefers a hash table
 /// (`LISTPACK_MAX_SAFETY_SIZE`).
@@ -415,12 +416,7 @@ impl Packed {
 }
 
 fn push_entry(buf: &mut Vec<u8>, data: &[u8]) {
-    let mut len = data.len();
-    while len >= 0x80 {
-        buf.push((len as u8 & 0x7f) | 0x80);
-        len >>= 7;
-    }
-    buf.push(len as u8);
+    varint::write(buf, data.len());
     buf.extend_from_slice(data);
 }
 
@@ -432,17 +428,8 @@ struct Entries<'a> {
 
 impl Entries<'_> {
     fn next_range(&mut self) -> Option<std::ops::Range<usize>> {
-        let mut len = 0usize;
-        let mut shift = 0;
-        loop {
-            let byte = *self.buf.get(self.pos)?;
-            self.pos += 1;
-            len |= usize::from(byte & 0x7f) << shift;
-            if byte & 0x80 == 0 {
-                break;
-            }
-            shift += 7;
-        }
+        let (len, start) = varint::read(self.buf, self.pos)?;
+        self.pos = start;
         let range = self.pos..self.pos.checked_add(len)?;
         self.pos = range.end;
         Some(range)

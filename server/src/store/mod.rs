@@ -8,6 +8,7 @@ pub mod hash;
 pub mod list;
 pub mod set;
 pub mod value;
+pub mod varint;
 pub mod zset;
 
 pub use clock::Clock;

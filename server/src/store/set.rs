@@ -7,6 +7,7 @@
 use rand::Rng;
 
 use super::dict::Dict;
+use super::varint;
 use crate::protocol::request::parse_i64;
 
 /// Listpacks refuse to grow past 1 GiB (Redis's LISTPACK_MAX_SAFETY_SIZE).
@@ -601,16 +602,7 @@ impl Packed {
     }
 
     fn push(&mut self, member: &[u8]) {
-        let mut len = member.len();
-        loop {
-            let byte = (len & 0x7f) as u8;
-            len >>= 7;
-            if len == 0 {
-                self.buf.push(byte);
-                break;
-            }
-            self.buf.push(byte | 0x80);
-        }
+        varint::write(&mut self.buf, member.len());
         self.buf.extend_from_slice(member);
         self.count += 1;
     }
@@ -630,17 +622,8 @@ impl<'a> Iterator for PackedIter<'a> {
     type Item = &'a [u8];
 
     fn next(&mut self) -> Option<&'a [u8]> {
-        let mut len = 0usize;
-        let mut shift = 0;
-        loop {
-            let byte = *self.buf.get(self.pos)?;
-            self.pos += 1;
-            len |= usize::from(byte & 0x7f) << shift;
-            shift += 7;
-            if byte & 0x80 == 0 {
-                break;
-            }
-        }
+        let (len, start) = varint::read(self.buf, self.pos)?;
+        self.pos = start;
         let entry = self.buf.get(self.pos..self.pos + len)?;
         self.pos += len;
         Some(entry)

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use rand::Rng;
 
 use super::dict::Dict;
+use super::varint;
 
 /// The encoding limits of `zset-max-listpack-entries` and `zset-max-listpack-value`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,30 +46,9 @@ struct LpEntry<'a> {
     end: usize,
 }
 
-fn read_varint(buf: &[u8], mut pos: usize) -> (usize, usize) {
-    let mut value = 0usize;
-    let mut shift = 0;
-    while let Some(&b) = buf.get(pos) {
-        pos += 1;
-        value |= ((b & 0x7f) as usize) << shift;
-        if b & 0x80 == 0 {
-            break;
-        }
-        shift += 7;
-    }
-    (value, pos)
-}
-
-fn write_varint(out: &mut Vec<u8>, mut value: usize) {
-    loop {
-        let byte = (value & 0x7f) as u8;
-        value >>= 7;
-        if value == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
+/// The varint at `pos` of a buffer this module wrote (so always whole), and the next position.
+fn read_varint(buf: &[u8], pos: usize) -> (usize, usize) {
+    varint::read(buf, pos).unwrap_or((0, buf.len()))
 }
 
 impl Listpack {
@@ -118,11 +98,11 @@ impl Listpack {
         let mut encoded = Vec::with_capacity(member.len() + 10);
         // Stored as an integer, -0 reads back as 0, as in Redis's listpack.
         let whole = score.fract() == 0.0 && score.abs() < (1u64 << 53) as f64;
-        write_varint(&mut encoded, member.len() << 1 | usize::from(!whole));
+        varint::write(&mut encoded, member.len() << 1 | usize::from(!whole));
         encoded.extend_from_slice(member);
         if whole {
             let n = score as i64;
-            write_varint(&mut encoded, ((n << 1) ^ (n >> 63)) as usize);
+            varint::write(&mut encoded, ((n << 1) ^ (n >> 63)) as usize);
         } else {
             encoded.extend_from_slice(&score.to_le_bytes());
         }
