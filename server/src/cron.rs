@@ -129,6 +129,7 @@ pub fn active_expire_cycle(state: &mut State, now_ms: i64, budget: Duration) -> 
         }
     }
     state.collect_counters();
+    state.announce_expired();
     report
 }
 

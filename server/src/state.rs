@@ -138,6 +138,18 @@ impl State {
         }
     }
 
+    /// Announces the keys expiry removed since the last call, as writes.
+    pub fn announce_expired(&mut self) {
+        for db in 0..self.dbs.len() {
+            if self.dbs[db].expired_log.is_empty() {
+                continue;
+            }
+            for key in std::mem::take(&mut self.dbs[db].expired_log) {
+                self.break_watches(db, &key);
+            }
+        }
+    }
+
     /// Fails the transactions of the clients that WATCH `key`.
     pub fn break_watches(&mut self, db: usize, key: &[u8]) {
         if let Some(ids) = self.watchers.get(&(db, key.to_vec())) {

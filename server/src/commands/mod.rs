@@ -305,6 +305,7 @@ pub fn run(
     if !cmd.has(flags::SKIP_SLOWLOG) {
         record_slowlog(state, client_id, args, elapsed_us as i64, now_ms);
     }
+    state.announce_expired();
     if let Some(request) = block_request {
         if !state.blocking.reprocessing {
             let owned = crate::protocol::OwnedArgs::from_args(args);

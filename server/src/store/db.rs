@@ -74,6 +74,9 @@ pub struct Db {
     pub expires: Dict<Key, i64>,
     /// Keys removed because their time had passed, since the last count was taken.
     pub expired_since_count: u64,
+    /// Keys removed by expiry and not yet announced (`State::announce_expired`): an expiry is a
+    /// write for WATCH, as in Redis.
+    pub expired_log: Vec<Key>,
     /// Where the active expiry cycle resumes its walk over `expires` (a `Dict::scan` cursor).
     pub expire_cursor: u64,
     /// Read lookups that found their key, and that did not, since the last count was taken.
@@ -99,6 +102,7 @@ impl Db {
             Some(&at) if at < now_ms => {
                 self.remove(key);
                 self.expired_since_count += 1;
+                self.expired_log.push(key.into());
                 true
             }
             _ => false,
