@@ -78,7 +78,9 @@ impl RedisServer {
             if let Ok(Some(_)) = self.child.try_wait() {
                 return false;
             }
-            if std::net::TcpStream::connect(self.addr()).is_ok() {
+            // Another test's server may hold this port: ours has bound it once its own log,
+            // in its own directory, says it is ready.
+            if self.log().contains("Ready to accept connections") {
                 return true;
             }
             std::thread::sleep(Duration::from_millis(20));

@@ -182,7 +182,10 @@ impl ServerBuilder {
             )));
         }
         tasks.push(tokio::spawn(cron::run(shared.clone())));
-        tracing::info!(?addr, "Ready to accept connections");
+        match addr {
+            Some(addr) => tracing::info!("Ready to accept connections tcp on {addr}"),
+            None => tracing::info!("Ready to accept connections"),
+        }
         Ok(ServerHandle {
             shared,
             addr,

@@ -1,18 +1,11 @@
 //! The `understudy` binary, started as scripts and compose files start redis-server.
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_understudy");
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
 
 /// A running binary, killed on drop.
 struct Running(Child);
@@ -24,30 +17,37 @@ impl Drop for Running {
     }
 }
 
-fn start(args: &[&str]) -> Running {
-    let child = Command::new(BIN)
+/// Starts the binary (which listens on the port its arguments give; 0 for a free one) and
+/// waits for its "Ready to accept connections" log line (on stdout, as redis-server logs), which
+/// names the address it bound.
+/// Reading the port from the server avoids racing other tests for a "free" port.
+fn start(args: &[&str]) -> (Running, u16) {
+    let mut child = Command::new(BIN)
         .args(args)
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("the binary starts");
-    Running(child)
+    let log = child.stdout.take().expect("piped stdout");
+    let running = Running(child);
+    let mut port = None;
+    for line in BufReader::new(log).lines() {
+        let line = line.expect("a log line");
+        if let Some((_, addr)) = line.split_once("Ready to accept connections tcp on ") {
+            port = addr.trim().rsplit(':').next().and_then(|p| p.parse().ok());
+            break;
+        }
+    }
+    let port = port.expect("the server logged the address it listens on");
+    (running, port)
 }
 
 fn connect(port: u16) -> TcpStream {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        match TcpStream::connect(("127.0.0.1", port)) {
-            Ok(stream) => {
-                stream
-                    .set_read_timeout(Some(Duration::from_secs(5)))
-                    .expect("timeout");
-                return stream;
-            }
-            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => panic!("could not connect to port {port}: {e}"),
-        }
-    }
+    let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    stream
 }
 
 fn request(stream: &mut TcpStream, line: &str, expected_len: usize) -> String {
@@ -88,11 +88,9 @@ fn invalid_values_are_an_error() {
 
 #[test]
 fn flags_and_persistence_parameters_are_accepted() {
-    let port = free_port();
-    let port_text = port.to_string();
-    let _server = start(&[
+    let (_server, port) = start(&[
         "--port",
-        &port_text,
+        "0",
         "--save",
         "",
         "--appendonly",
@@ -119,13 +117,13 @@ fn config_file_then_flags() {
     let dir = std::env::temp_dir().join(format!("understudy-conf-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let file = dir.join("redis.conf");
-    let port = free_port();
     std::fs::write(
         &file,
-        format!("# a redis.conf\nport {port}\nrequirepass \"from file\"\nsave 900 1\n"),
+        "# a redis.conf\nport 0\nrequirepass \"from file\"\nsave 900 1\nloglevel warning\n",
     )
     .expect("config written");
-    let _server = start(&[file.to_str().expect("utf-8 path"), "--loglevel", "warning"]);
+    // The flag after the file wins over the file's loglevel (and lets us read the address).
+    let (_server, port) = start(&[file.to_str().expect("utf-8 path"), "--loglevel", "notice"]);
     let mut conn = connect(port);
     assert_eq!(
         request(&mut conn, "PING\r\n", 34),
@@ -142,8 +140,7 @@ fn unix_socket_serves_too() {
     use std::os::unix::net::UnixStream;
     let path = std::env::temp_dir().join(format!("understudy-{}.sock", std::process::id()));
     let path_text = path.to_str().expect("utf-8 path").to_string();
-    let port = free_port().to_string();
-    let _server = start(&["--port", &port, "--unixsocket", &path_text]);
+    let (_server, _port) = start(&["--port", "0", "--unixsocket", &path_text]);
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut stream = loop {
         match UnixStream::connect(&path) {
@@ -161,8 +158,7 @@ fn unix_socket_serves_too() {
 #[cfg(unix)]
 #[test]
 fn sigterm_shuts_down_gracefully() {
-    let port = free_port();
-    let mut server = start(&["--port", &port.to_string()]);
+    let (mut server, port) = start(&["--port", "0"]);
     let _conn = connect(port);
     let status = Command::new("kill")
         .args(["-TERM", &server.0.id().to_string()])
