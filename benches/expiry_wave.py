@@ -6,43 +6,14 @@ Starts both servers on free ports (release Understudy: build it first with
 a millisecond for a few seconds while the keys expire without being read, and prints the
 latency distribution and how many keys were left. Usage: benches/expiry_wave.py [keys]
 """
-import os
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import sidebyside as sbs
+
 KEYS = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
 PROBE_SECONDS = 8
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start(argv, cwd):
-    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    port = int(argv[argv.index("--port") + 1])
-    for _ in range(200):
-        try:
-            return proc, socket.create_connection(("127.0.0.1", port))
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    sys.exit(f"{argv[0]} did not start")
-
-
-def call(conn, request, replies=1):
-    conn.sendall(request)
-    data = b""
-    while data.count(b"\r\n") < replies:
-        data += conn.recv(1 << 20)
-    return data
+call = sbs.call
 
 
 def wave(conn):
@@ -77,27 +48,15 @@ def wave(conn):
 
 
 def main():
-    for tool in ("redis-server",):
-        if not shutil.which(tool):
-            sys.exit(f"{tool} is needed (apt-get install redis-server)")
-    binary = os.path.join(ROOT, "target", "release", "understudy")
-    if not os.path.exists(binary):
-        sys.exit("build Understudy first: cargo build --release -p understudy")
-    work = tempfile.mkdtemp()
     print(f"{KEYS} keys expiring at once; PING every ms for {PROBE_SECONDS} s")
     print(f"{'server':<12}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'keys left':>11}")
-    for name, argv in (
-        ("redis", ["redis-server", "--save", "", "--appendonly", "no", "--port", str(free_port())]),
-        ("understudy", [binary, "--save", "", "--appendonly", "no", "--port", str(free_port())]),
-    ):
-        proc, conn = start(argv, work)
+    for name, argv in sbs.servers():
+        proc, conn, work = sbs.start(argv)
         try:
             _, p50, p99, worst, left = wave(conn)
             print(f"{name:<12}{p50:>9.3f}{p99:>9.3f}{worst:>9.1f}{left.lstrip(':'):>11}")
         finally:
-            proc.kill()
-            proc.wait()
-    shutil.rmtree(work, ignore_errors=True)
+            sbs.stop(proc, work)
 
 
 if __name__ == "__main__":
