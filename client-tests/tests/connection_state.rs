@@ -107,3 +107,18 @@ async fn maxclients_refuses_the_extra_connection() {
     assert_ne!(ending, Ending::StillOpen);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_client_blocked_without_deadline_is_not_idle() {
+    let server = server(&[("timeout", "1")]).await;
+    let mut waiter = Conn::connect(server.addr()).await.unwrap();
+    waiter.send_line("BLPOP jobs 0").await;
+    assert!(
+        waiter.silent_for(Duration::from_millis(2500)).await,
+        "a blocked client was closed as idle"
+    );
+    let mut pusher = Conn::connect(server.addr()).await.unwrap();
+    assert_eq!(pusher.call("RPUSH jobs j1").await, b":1\r\n");
+    assert_eq!(waiter.reply().await, b"*2\r\n$4\r\njobs\r\n$2\r\nj1\r\n");
+    server.shutdown().await;
+}

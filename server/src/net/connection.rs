@@ -125,7 +125,9 @@ struct Outcome {
     close: bool,
     /// Requests are held by CLIENT PAUSE for this long.
     paused_for: Option<Duration>,
-    /// The client waits in a blocking command until this long from now.
+    /// The client waits in a blocking command (it is not idle meanwhile)...
+    blocked: bool,
+    /// ... until this long from now, if its command has a timeout.
     blocked_for: Option<Duration>,
     /// The `timeout` parameter: close after this long without a request.
     idle_timeout: Option<Duration>,
@@ -142,11 +144,11 @@ impl Outcome {
     /// When to look again without input: the end of a pause, a blocking command's timeout, or
     /// the idle deadline (a blocked client is not idle).
     fn wake_in(&self, last_read: Instant) -> Option<Duration> {
-        let idle = match self.blocked_for {
-            Some(_) => None,
-            None => self
-                .idle_timeout
-                .map(|t| t.saturating_sub(last_read.elapsed())),
+        let idle = if self.blocked {
+            None
+        } else {
+            self.idle_timeout
+                .map(|t| t.saturating_sub(last_read.elapsed()))
         };
         [self.paused_for, self.blocked_for, idle]
             .into_iter()
@@ -215,6 +217,7 @@ fn process(
             deadline => {
                 // Still waiting: its input stays queued until it is served or times out.
                 return Outcome {
+                    blocked: true,
                     blocked_for: deadline
                         .map(|d| Duration::from_millis((d - now_ms).max(1) as u64)),
                     idle_timeout,
@@ -232,6 +235,7 @@ fn process(
         return Outcome::closing();
     }
     let mut paused_for = None;
+    let mut blocked = false;
     let mut blocked_for = None;
     client.query_buffer_len = input.len();
     state.stats.net_input_bytes += bytes_read as u64;
@@ -284,9 +288,9 @@ fn process(
                             .get(&id)
                             .and_then(|c| c.blocked.as_ref())
                             .and_then(|b| b.deadline_ms);
-                        blocked_for = Some(deadline.map_or(Duration::MAX, |d| {
-                            Duration::from_millis((d - now_ms).max(1) as u64)
-                        }));
+                        blocked = true;
+                        blocked_for =
+                            deadline.map(|d| Duration::from_millis((d - now_ms).max(1) as u64));
                         break;
                     }
                 }
@@ -298,7 +302,8 @@ fn process(
     Outcome {
         close,
         paused_for,
-        blocked_for: blocked_for.filter(|d| *d != Duration::MAX),
+        blocked,
+        blocked_for,
         idle_timeout,
     }
 }
