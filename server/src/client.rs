@@ -60,6 +60,15 @@ pub struct Client {
     pub watched: Vec<WatchedKey>,
     /// A watched key was written: EXEC will fail (Redis's CLIENT_DIRTY_CAS).
     pub watch_broken: bool,
+    /// Channels, patterns and shard channels this client is subscribed to.
+    pub subscriptions: crate::pubsub::Subscriptions,
+    /// Set by MONITOR: every command run is streamed to this client.
+    pub monitor: bool,
+    /// Bytes of replies its task has taken from `pending_output` and is still writing; counted
+    /// with `pending_output` against the output buffer limits.
+    pub output_in_flight: usize,
+    /// Since when its output has been over the soft output buffer limit, if it is.
+    pub soft_limit_since_ms: Option<i64>,
 }
 
 /// A key under WATCH.
@@ -99,6 +108,10 @@ impl Client {
             multi_refused: false,
             watched: Vec::new(),
             watch_broken: false,
+            subscriptions: Default::default(),
+            monitor: false,
+            output_in_flight: 0,
+            soft_limit_since_ms: None,
         }
     }
 

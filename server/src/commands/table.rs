@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use super::{
-    bitmaps, client, command, connection, databases, hashes, keys, lists, server, sets, sort,
-    sorted_sets, strings, transactions, Handler,
+    bitmaps, client, command, connection, databases, hashes, keys, lists, monitor, pubsub, server,
+    sets, sort, sorted_sets, strings, transactions, Handler,
 };
 use crate::protocol::Args;
 
@@ -25,6 +25,8 @@ const FAMILIES: &[&[CommandDef]] = &[
     sorted_sets::COMMANDS,
     sort::COMMANDS,
     transactions::COMMANDS,
+    pubsub::COMMANDS,
+    monitor::COMMANDS,
     server::COMMANDS,
     command::COMMANDS,
 ];

@@ -113,6 +113,8 @@ where
     let mut state = shared.state.lock();
     crate::blocking::forget_client(&mut state, id);
     commands::transactions::forget_watches(&mut state, id);
+    crate::pubsub::forget_client(&mut state, id);
+    commands::monitor::stop(&mut state, id);
     state.clients.remove(&id);
     drop(state);
     tracing::debug!(id, "client disconnected");
