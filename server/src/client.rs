@@ -2,6 +2,7 @@
 //! the same lock as the keyspace, so CLIENT LIST, CLIENT KILL and (later) pub/sub and blocking
 //! wake-ups see and change them consistently.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::Notify;
@@ -64,9 +65,10 @@ pub struct Client {
     pub subscriptions: crate::pubsub::Subscriptions,
     /// Set by MONITOR: every command run is streamed to this client.
     pub monitor: bool,
-    /// Bytes of replies its task has taken from `pending_output` and is still writing; counted
-    /// with `pending_output` against the output buffer limits.
-    pub output_in_flight: usize,
+    /// Bytes of replies its task has taken out and is still writing; counted with
+    /// `pending_output` against the output buffer limits. The task clears it after writing,
+    /// without taking the state lock.
+    pub output_in_flight: Arc<AtomicUsize>,
     /// Since when its output has been over the soft output buffer limit, if it is.
     pub soft_limit_since_ms: Option<i64>,
 }
@@ -110,9 +112,15 @@ impl Client {
             watch_broken: false,
             subscriptions: Default::default(),
             monitor: false,
-            output_in_flight: 0,
+            output_in_flight: Arc::new(AtomicUsize::new(0)),
             soft_limit_since_ms: None,
         }
+    }
+
+    /// Bytes of output queued for this client and not yet written: CLIENT LIST's `omem`, and
+    /// what the output buffer limits measure.
+    pub fn output_bytes(&self) -> usize {
+        self.pending_output.len() + self.output_in_flight.load(Ordering::Relaxed)
     }
 
     /// Asks the client's task to close the connection.

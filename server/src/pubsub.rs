@@ -292,7 +292,7 @@ pub fn deliver(client: &mut Client, bytes: &[u8], limits: &[OutputLimit; 3], now
 /// closed for passing them.
 pub fn check_output_limit(client: &mut Client, limits: &[OutputLimit; 3], now_ms: i64) -> bool {
     let limit = limits[output_class(client) as usize];
-    let used = (client.pending_output.len() + client.output_in_flight) as u64;
+    let used = client.output_bytes() as u64;
     let hard = limit.hard > 0 && used >= limit.hard;
     let mut soft = false;
     if limit.soft > 0 && used >= limit.soft {

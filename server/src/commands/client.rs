@@ -319,7 +319,7 @@ fn describe(client: &Client, now_ms: i64, running: &Current) -> String {
         flags.push('N');
     }
     let argv_mem = if is_running { running.argv_mem } else { 0 };
-    let omem = client.pending_output.len() + client.output_in_flight;
+    let omem = client.output_bytes();
     let tot_mem = std::mem::size_of::<Client>()
         + client.query_buffer_len
         + argv_mem

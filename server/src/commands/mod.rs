@@ -321,24 +321,23 @@ pub fn run(
         record_slowlog(state, client_id, args, elapsed_us as i64, now_ms);
     }
     state.announce_expired(now_ms);
-    if !state.monitors.is_empty()
+    let monitored = !state.monitors.is_empty()
         && !cmd.has(flags::SKIP_MONITOR)
         && !cmd.has(flags::ADMIN)
-        && !state.blocking.reprocessing
-    {
-        feed_monitors(shared, state, client_id, new_db, args);
-    }
+        && !state.blocking.reprocessing;
+    let mut after = finish(state, client_id, reply_start, out, cmd.fullname, new_db);
+    put_own_messages_first(state, client_id, reply_start, out);
     if let Some(request) = block_request {
         if !state.blocking.reprocessing {
             let owned = crate::protocol::OwnedArgs::from_args(args);
             crate::blocking::block(state, client_id, owned, new_db, request);
         }
-        finish(state, client_id, reply_start, out, cmd.fullname, new_db);
-        put_own_messages_first(state, client_id, reply_start, out);
-        return After::Blocked;
+        after = After::Blocked;
     }
-    let after = finish(state, client_id, reply_start, out, cmd.fullname, new_db);
-    put_own_messages_first(state, client_id, reply_start, out);
+    // After the reply: a client monitoring itself sees its command's line after its reply.
+    if monitored {
+        feed_monitors(shared, state, client_id, new_db, args);
+    }
     after
 }
 
@@ -366,7 +365,9 @@ fn refused_in_client_mode(
     cmd: &table::Command,
 ) -> Option<String> {
     let client = state.clients.get(&client_id)?;
+    // Inside EXEC the queue runs whole: a SUBSCRIBE in it does not stop the commands after it.
     if client.subscriptions.any()
+        && !state.in_exec
         && client.resp == crate::protocol::Resp::V2
         && !matches!(
             cmd.fullname,
