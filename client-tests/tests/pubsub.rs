@@ -319,3 +319,59 @@ async fn the_active_expiry_cycle_announces_expired_keys() {
         .await;
     ours.shutdown().await;
 }
+
+/// The CLIENT LIST fields that describe a client's state (Bull and BullMQ parse them), for a
+/// subscriber, a client inside MULTI and a monitor, as seen from another connection.
+async fn client_states(addr: SocketAddr) -> Vec<String> {
+    let mut subscriber = Conn::connect(addr).await.expect("connect");
+    subscriber.expect("CLIENT SETNAME sub\r\n", "+OK\r\n").await;
+    send(&mut subscriber, &[b"SUBSCRIBE", b"a", b"b"]).await;
+    send(&mut subscriber, &[b"PSUBSCRIBE", b"p*"]).await;
+    send(&mut subscriber, &[b"SSUBSCRIBE", b"s"]).await;
+    for _ in 0..4 {
+        read(&mut subscriber, Proto::Resp2).await;
+    }
+    let mut transaction = Conn::connect(addr).await.expect("connect");
+    transaction
+        .expect(
+            "CLIENT SETNAME tx\r\nSELECT 2\r\nMULTI\r\nGET a\r\nSET b 1\r\n",
+            "+OK\r\n+OK\r\n+OK\r\n+QUEUED\r\n+QUEUED\r\n",
+        )
+        .await;
+    let mut monitor = Conn::connect(addr).await.expect("connect");
+    monitor
+        .expect("CLIENT SETNAME mon\r\nMONITOR\r\n", "+OK\r\n+OK\r\n")
+        .await;
+    let mut observer = Conn::connect(addr).await.expect("connect");
+    send(&mut observer, &[b"CLIENT", b"LIST"]).await;
+    let list = read(&mut observer, Proto::Resp2).await;
+    let text = String::from_utf8_lossy(&list).into_owned();
+    let wanted = [
+        "name", "db", "flags", "sub", "psub", "ssub", "multi", "cmd", "qbuf", "omem",
+    ];
+    let mut states: Vec<String> = text
+        .lines()
+        .filter(|line| line.contains("name="))
+        .map(|line| {
+            line.split(' ')
+                .filter(|field| wanted.iter().any(|w| field.starts_with(&format!("{w}="))))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    states.sort();
+    states
+}
+
+#[tokio::test]
+async fn client_list_shows_subscriptions_transactions_and_monitors_as_redis_does() {
+    let redis = RedisServer::start(&[]);
+    let ours = understudy().await;
+    let theirs = client_states(redis.addr()).await;
+    let mine = client_states(ours.addr()).await;
+    assert_eq!(mine, theirs);
+    assert!(theirs
+        .iter()
+        .any(|s| s.contains("flags=P") && s.contains("sub=2 psub=1 ssub=1")));
+    ours.shutdown().await;
+}

@@ -358,6 +358,8 @@ fn process(
     state.stats.net_output_bytes += out.buf.len() as u64;
     let limits = state.config.hot.output_limits;
     if let Some(client) = state.clients.get_mut(&id) {
+        // What is left unprocessed: CLIENT LIST's `qbuf` between requests.
+        client.query_buffer_len = input.len();
         // The replies about to be written count against the client's output buffer limit too.
         client
             .output_in_flight
