@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of the project on a fresh machine: installs what the tests need (the reference
-# redis-server and its tools, the Node.js client libraries), checks formatting and lints, then
+# redis-server and its tools, the Node.js and Python client libraries), checks formatting and lints, then
 # runs the whole workspace's tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +27,9 @@ if ! command -v node >/dev/null 2>&1; then
 fi
 node --version
 (cd client-tests/node && npm ci --no-audit --no-fund --loglevel=error)
+echo "== Python client scenarios: redis-py in client-tests/python/.venv"
+(cd client-tests/python && { [ -x .venv/bin/python ] || python3 -m venv .venv; } &&
+  .venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt)
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
