@@ -9,7 +9,10 @@ use scenarios::Language;
 
 scenarios!(
     Language::Node,
+    ioredis_commands => "ioredis-commands",
     ioredis_pubsub => "ioredis-pubsub",
+    node_redis_commands => "node-redis-commands",
+    connect_redis_sessions => "connect-redis-sessions",
     node_redis_pubsub => "node-redis-pubsub",
     socketio_redis_adapter => "socketio-redis-adapter",
 );
