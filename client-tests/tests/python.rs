@@ -9,5 +9,6 @@ use scenarios::Language;
 
 scenarios!(
     Language::Python,
+    redis_py_commands => "commands",
     redis_py_pubsub => "pubsub",
 );
