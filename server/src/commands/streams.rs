@@ -983,25 +983,33 @@ fn read_command(ctx: &mut Ctx, grouped: bool) -> CmdResult {
                 let Some(group) = groups.get_mut(group_name) else {
                     continue;
                 };
-                let (consumer, created) = group.consumer_or_create(consumer_name, now);
-                consumer.seen_time = now;
-                if created {
-                    created_consumers += 1;
-                }
-                match start {
-                    ReadFrom::After(after) => {
-                        serve_history(&mut section, log, group, consumer_name, after, count, now);
-                        true
+                let serve = match start {
+                    ReadFrom::After(_) => true,
+                    ReadFrom::New => log.length > 0 && log.last_valid_id() > group.last_id,
+                };
+                // As in Redis, a consumer appears (and is seen) when it is served.
+                if serve {
+                    let (consumer, created) = group.consumer_or_create(consumer_name, now);
+                    consumer.seen_time = now;
+                    if created {
+                        created_consumers += 1;
                     }
-                    ReadFrom::New => {
-                        if log.length > 0 && log.last_valid_id() > group.last_id {
-                            serve_new(&mut section, log, group, consumer_name, count, noack, now);
-                            true
-                        } else {
-                            false
+                    match start {
+                        ReadFrom::After(after) => serve_history(
+                            &mut section,
+                            log,
+                            group,
+                            consumer_name,
+                            after,
+                            count,
+                            now,
+                        ),
+                        ReadFrom::New => {
+                            serve_new(&mut section, log, group, consumer_name, count, noack, now)
                         }
                     }
                 }
+                serve
             }
             None => {
                 let ReadFrom::After(after) = start else {

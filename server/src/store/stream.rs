@@ -283,7 +283,7 @@ pub struct Log {
     pub length: u64,
     /// The greatest id ever added (or set by XSETID).
     pub last_id: StreamId,
-    /// The first live entry's id, as Redis records it (the maximum id once trimmed empty).
+    /// The first live entry's id, as Redis records it (0-0 when empty).
     pub first_id: StreamId,
     /// The greatest id deleted with XDEL, or set by XSETID.
     pub max_deleted_id: StreamId,
@@ -565,7 +565,7 @@ impl Log {
             break;
         }
         if removed > 0 {
-            self.first_id = self.edge_id(true).unwrap_or(StreamId::MAX);
+            self.first_id = self.edge_id(true).unwrap_or(StreamId::MIN);
         }
         removed
     }
