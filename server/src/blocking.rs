@@ -156,7 +156,11 @@ pub fn serve_ready(shared: &Shared, state: &mut State) {
             let after = commands::run(shared, state, id, blocked.args.args(), &mut reply);
             state.blocking.reprocessing = false;
             if after == After::Blocked {
-                // Nothing left for this client, so nothing for those behind it either.
+                // A pop that finds nothing leaves nothing for those behind it either; stream
+                // readers take nothing away, so each of them gets its own look.
+                if blocked.waits_for == "stream" {
+                    continue;
+                }
                 break;
             }
             unblock(state, id);
