@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the project on a fresh machine: installs what the tests need (the reference
-# redis-server and its tools), checks formatting and lints, then runs the whole workspace's tests.
+# redis-server and its tools, the Node.js and Python client libraries), checks formatting and lints, then
+# runs the whole workspace's tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +17,19 @@ if [ "$need_install" = 1 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq redis-server redis-tools >/dev/null
 fi
 redis-server --version
+
+echo "== Node.js client scenarios: npm ci"
+if ! command -v node >/dev/null 2>&1; then
+  sudo_cmd=""
+  [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq nodejs npm >/dev/null
+fi
+node --version
+(cd client-tests/node && npm ci --no-audit --no-fund --loglevel=error)
+echo "== Python client scenarios: redis-py in client-tests/python/.venv"
+(cd client-tests/python && { [ -x .venv/bin/python ] || python3 -m venv .venv; } &&
+  .venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt)
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

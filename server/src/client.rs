@@ -2,6 +2,7 @@
 //! the same lock as the keyspace, so CLIENT LIST, CLIENT KILL and (later) pub/sub and blocking
 //! wake-ups see and change them consistently.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::Notify;
@@ -60,6 +61,16 @@ pub struct Client {
     pub watched: Vec<WatchedKey>,
     /// A watched key was written: EXEC will fail (Redis's CLIENT_DIRTY_CAS).
     pub watch_broken: bool,
+    /// Channels, patterns and shard channels this client is subscribed to.
+    pub subscriptions: crate::pubsub::Subscriptions,
+    /// Set by MONITOR: every command run is streamed to this client.
+    pub monitor: bool,
+    /// Bytes of replies its task has taken out and is still writing; counted with
+    /// `pending_output` against the output buffer limits. The task clears it after writing,
+    /// without taking the state lock.
+    pub output_in_flight: Arc<AtomicUsize>,
+    /// Since when its output has been over the soft output buffer limit, if it is.
+    pub soft_limit_since_ms: Option<i64>,
 }
 
 /// A key under WATCH.
@@ -99,7 +110,17 @@ impl Client {
             multi_refused: false,
             watched: Vec::new(),
             watch_broken: false,
+            subscriptions: Default::default(),
+            monitor: false,
+            output_in_flight: Arc::new(AtomicUsize::new(0)),
+            soft_limit_since_ms: None,
         }
+    }
+
+    /// Bytes of output queued for this client and not yet written: CLIENT LIST's `omem`, and
+    /// what the output buffer limits measure.
+    pub fn output_bytes(&self) -> usize {
+        self.pending_output.len() + self.output_in_flight.load(Ordering::Relaxed)
     }
 
     /// Asks the client's task to close the connection.

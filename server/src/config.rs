@@ -22,6 +22,11 @@ enum Kind {
     SaveRules,
     /// An octal permission mask (`unixsocketperm`).
     Octal,
+    /// `notify-keyspace-events`: class letters, kept in Redis's canonical spelling.
+    KeyspaceEvents,
+    /// `client-output-buffer-limit`: `<class> <hard> <soft> <soft-seconds>` triples; a value
+    /// naming some classes leaves the others as they were.
+    OutputBufferLimits,
 }
 
 struct ParamDef {
@@ -133,7 +138,12 @@ static PARAMS: &[ParamDef] = &[
         ]),
         "noeviction",
     ),
-    param("notify-keyspace-events", Kind::Text, ""),
+    param("notify-keyspace-events", Kind::KeyspaceEvents, ""),
+    param(
+        "client-output-buffer-limit",
+        Kind::OutputBufferLimits,
+        "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+    ),
     param("slowlog-log-slower-than", ANY_INT, "10000"),
     param("slowlog-max-len", NON_NEGATIVE, "128"),
     param("lua-time-limit", NON_NEGATIVE, "5000"),
@@ -221,6 +231,75 @@ pub struct Hot {
     /// `timeout`, in seconds; 0 for none.
     pub timeout: u64,
     pub requirepass_set: bool,
+    /// `notify-keyspace-events` as class bits (`crate::notify`).
+    pub notify_classes: u32,
+    /// `client-output-buffer-limit`, by [`ClientClass`].
+    pub output_limits: [OutputLimit; 3],
+}
+
+/// The classes `client-output-buffer-limit` distinguishes, as indexes of `Hot::output_limits`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientClass {
+    Normal = 0,
+    Replica = 1,
+    PubSub = 2,
+}
+
+/// One class's output buffer limits: close the client past `hard` bytes, or once it has stayed
+/// past `soft` bytes for `soft_seconds`. Zero means no limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutputLimit {
+    pub hard: u64,
+    pub soft: u64,
+    pub soft_seconds: i64,
+}
+
+const OUTPUT_CLASS_NAMES: [&str; 3] = ["normal", "slave", "pubsub"];
+
+/// Parses `client-output-buffer-limit` over `current` (the classes it does not name keep their
+/// limits), with Redis's error texts.
+fn parse_output_limits(value: &str, current: &str) -> Result<[OutputLimit; 3], String> {
+    let mut limits = if current.is_empty() {
+        [OutputLimit::default(); 3]
+    } else {
+        parse_output_limits(current, "")?
+    };
+    let words: Vec<&str> = value.split_whitespace().collect();
+    if !words.len().is_multiple_of(4) {
+        return Err("Wrong number of arguments in buffer limit configuration.".into());
+    }
+    for triple in words.chunks(4) {
+        let class = match triple[0].to_ascii_lowercase().as_str() {
+            "normal" => ClientClass::Normal,
+            "slave" | "replica" => ClientClass::Replica,
+            "pubsub" => ClientClass::PubSub,
+            _ => {
+                return Err("Invalid client class specified in buffer limit configuration.".into())
+            }
+        };
+        let bad = || "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
+        let hard = parse_memory(triple[1]).ok_or_else(bad)?;
+        let soft = parse_memory(triple[2]).ok_or_else(bad)?;
+        let soft_seconds: i64 = triple[3].parse().map_err(|_| bad())?;
+        if soft_seconds < 0 {
+            return Err(bad().into());
+        }
+        limits[class as usize] = OutputLimit {
+            hard,
+            soft,
+            soft_seconds,
+        };
+    }
+    Ok(limits)
+}
+
+fn output_limits_to_string(limits: &[OutputLimit; 3]) -> String {
+    OUTPUT_CLASS_NAMES
+        .iter()
+        .zip(limits)
+        .map(|(name, l)| format!("{name} {} {} {}", l.hard, l.soft, l.soft_seconds))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Why a parameter could not be set; the text Redis puts after `-`.
@@ -296,6 +375,10 @@ impl Config {
             slowlog_max_len: self.int("slowlog-max-len").max(0) as usize,
             timeout: self.int("timeout").max(0) as u64,
             requirepass_set: !self.text("requirepass").is_empty(),
+            notify_classes: crate::notify::parse_classes(self.text("notify-keyspace-events"))
+                .unwrap_or(0),
+            output_limits: parse_output_limits(self.text("client-output-buffer-limit"), "")
+                .unwrap_or_default(),
         };
     }
 
@@ -310,7 +393,7 @@ impl Config {
         if PARAMS[i].immutable {
             return Err(ConfigError::Immutable);
         }
-        self.values[i] = normalize(PARAMS[i].kind, value)?;
+        self.values[i] = normalize(PARAMS[i].kind, value, &self.values[i])?;
         self.refresh_hot();
         Ok(())
     }
@@ -318,7 +401,7 @@ impl Config {
     /// Sets a parameter at start-up (flags, config file), where immutable ones are allowed.
     pub fn set_at_startup(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
         let i = Self::slot(name).ok_or(ConfigError::Unknown)?;
-        self.values[i] = normalize(PARAMS[i].kind, value)?;
+        self.values[i] = normalize(PARAMS[i].kind, value, &self.values[i])?;
         self.refresh_hot();
         Ok(())
     }
@@ -402,7 +485,8 @@ impl Config {
     }
 }
 
-fn normalize(kind: Kind, value: &str) -> Result<String, ConfigError> {
+/// The canonical text of `value` for a parameter of `kind` whose value is now `current`.
+fn normalize(kind: Kind, value: &str, current: &str) -> Result<String, ConfigError> {
     match kind {
         Kind::Bool => match value.to_ascii_lowercase().as_str() {
             "yes" => Ok("yes".into()),
@@ -444,6 +528,14 @@ fn normalize(kind: Kind, value: &str) -> Result<String, ConfigError> {
             }
             Ok(words.join(" "))
         }
+        Kind::KeyspaceEvents => crate::notify::parse_classes(value)
+            .map(crate::notify::classes_to_string)
+            .ok_or_else(|| {
+                ConfigError::Invalid("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".into())
+            }),
+        Kind::OutputBufferLimits => parse_output_limits(value, current)
+            .map(|limits| output_limits_to_string(&limits))
+            .map_err(ConfigError::Invalid),
         Kind::Octal => u32::from_str_radix(value, 8)
             .map(|n| format!("{n:o}"))
             .map_err(|_| {
@@ -497,6 +589,37 @@ mod tests {
         assert!(c
             .all()
             .any(|(name, v)| name == "hash-max-ziplist-entries" && v == "64"));
+    }
+
+    #[test]
+    fn output_buffer_limits_merge_by_class() {
+        let mut c = Config::default();
+        c.set("client-output-buffer-limit", "pubsub 1mb 512kb 10")
+            .unwrap();
+        assert_eq!(
+            c.get("client-output-buffer-limit"),
+            Some("normal 0 0 0 slave 268435456 67108864 60 pubsub 1048576 524288 10")
+        );
+        assert_eq!(
+            c.hot.output_limits[ClientClass::PubSub as usize],
+            OutputLimit {
+                hard: 1048576,
+                soft: 524288,
+                soft_seconds: 10
+            }
+        );
+        c.set("client-output-buffer-limit", "replica 1 1 1")
+            .unwrap();
+        assert_eq!(
+            c.get("client-output-buffer-limit"),
+            Some("normal 0 0 0 slave 1 1 1 pubsub 1048576 524288 10")
+        );
+        for bad in ["pubsub 1mb 512kb", "foo 1 1 1", "normal 1x 1 1"] {
+            assert!(matches!(
+                c.set("client-output-buffer-limit", bad),
+                Err(ConfigError::Invalid(_))
+            ));
+        }
     }
 
     #[test]

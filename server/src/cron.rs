@@ -129,7 +129,7 @@ pub fn active_expire_cycle(state: &mut State, now_ms: i64, budget: Duration) -> 
         }
     }
     state.collect_counters();
-    state.announce_expired();
+    state.announce_expired(now_ms);
     report
 }
 

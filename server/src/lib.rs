@@ -38,7 +38,9 @@ pub mod config;
 mod cron;
 mod latency;
 mod net;
+mod notify;
 pub mod protocol;
+mod pubsub;
 mod state;
 mod store;
 

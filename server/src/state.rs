@@ -88,6 +88,10 @@ pub struct State {
     /// INFO's `run_id` and `master_replid`: random per server start, as in Redis.
     pub run_id: String,
     pub replid: String,
+    /// Channels and patterns with their subscribers.
+    pub pubsub: crate::pubsub::PubSub,
+    /// Clients in MONITOR mode, in the order they asked.
+    pub monitors: Vec<ClientId>,
 }
 
 /// 40 random hex digits, the shape of Redis's run and replication ids.
@@ -102,7 +106,7 @@ fn random_hex_id() -> String {
 impl State {
     pub fn new(config: Config, now_ms: i64) -> Self {
         let databases = config.int("databases") as usize;
-        State {
+        let mut state = State {
             dbs: (0..databases).map(|_| Db::default()).collect(),
             clients: HashMap::default(),
             config,
@@ -125,6 +129,18 @@ impl State {
             memory_probe: None,
             run_id: random_hex_id(),
             replid: random_hex_id(),
+            pubsub: Default::default(),
+            monitors: Vec::new(),
+        };
+        state.config_changed();
+        state
+    }
+
+    /// Spreads parameters the databases read themselves; called after every change of config.
+    pub fn config_changed(&mut self) {
+        let classes = self.config.hot.notify_classes;
+        for db in &mut self.dbs {
+            db.notify_classes = classes;
         }
     }
 
@@ -138,8 +154,9 @@ impl State {
         }
     }
 
-    /// Announces the keys expiry removed since the last call, as writes.
-    pub fn announce_expired(&mut self) {
+    /// Announces the keys expiry removed since the last call, as writes, and publishes the
+    /// keyspace events the databases raised.
+    pub fn announce_expired(&mut self, now_ms: i64) {
         for db in 0..self.dbs.len() {
             if self.dbs[db].expired_log.is_empty() {
                 continue;
@@ -147,6 +164,48 @@ impl State {
             for key in std::mem::take(&mut self.dbs[db].expired_log) {
                 self.break_watches(db, &key);
             }
+        }
+        self.publish_db_events(now_ms);
+    }
+
+    /// Publishes the events the databases raised themselves (`expired`, `new`, `keymiss`).
+    fn publish_db_events(&mut self, now_ms: i64) {
+        for db in 0..self.dbs.len() {
+            if self.dbs[db].events.is_empty() {
+                continue;
+            }
+            for event in std::mem::take(&mut self.dbs[db].events) {
+                self.publish_keyspace_event(event.event, &event.key, db, now_ms);
+            }
+        }
+    }
+
+    /// Redis's notifyKeyspaceEvent: publishes `event` on `key` of `db` if its class is on.
+    /// Events the databases raised before it go first, so subscribers see them in order.
+    pub fn notify_keyspace_event(
+        &mut self,
+        class: u32,
+        event: &'static str,
+        key: &[u8],
+        db: usize,
+        now_ms: i64,
+    ) {
+        if !crate::notify::enabled(self.config.hot.notify_classes, class) {
+            return;
+        }
+        self.publish_db_events(now_ms);
+        self.publish_keyspace_event(event, key, db, now_ms);
+    }
+
+    fn publish_keyspace_event(&mut self, event: &str, key: &[u8], db: usize, now_ms: i64) {
+        let classes = self.config.hot.notify_classes;
+        if classes & crate::notify::KEYSPACE != 0 {
+            let channel = crate::notify::keyspace_channel(db, key);
+            crate::pubsub::publish(self, &channel, event.as_bytes(), false, now_ms);
+        }
+        if classes & crate::notify::KEYEVENT != 0 {
+            let channel = crate::notify::keyevent_channel(db, event);
+            crate::pubsub::publish(self, &channel, key, false, now_ms);
         }
     }
 

@@ -282,12 +282,18 @@ fn current<'a>(ctx: &Ctx<'a>) -> Current<'static> {
     }
 }
 
-/// One CLIENT LIST line, in Redis 7.2's field order. There are no MULTI, pub/sub, blocking or
-/// replication states yet, so those fields show their idle values; buffer sizes are the ones the
-/// connection reports (the query buffer's spare room is not tracked, so `qbuf-free` is 0).
+/// One CLIENT LIST line, in Redis 7.2's field order. There is no replication, so those fields
+/// show their idle values; buffer sizes are the ones the connection reports (the query buffer's
+/// spare room is not tracked, so `qbuf-free` is 0).
 fn describe(client: &Client, now_ms: i64, running: &Current) -> String {
     let is_running = client.id == running.id;
     let mut flags = String::new();
+    if client.monitor {
+        flags.push('O');
+    }
+    if client.subscriptions.any() {
+        flags.push('P');
+    }
     if client.multi.is_some() {
         flags.push('x');
     }
@@ -313,7 +319,7 @@ fn describe(client: &Client, now_ms: i64, running: &Current) -> String {
         flags.push('N');
     }
     let argv_mem = if is_running { running.argv_mem } else { 0 };
-    let omem = client.pending_output.len();
+    let omem = client.output_bytes();
     let tot_mem = std::mem::size_of::<Client>()
         + client.query_buffer_len
         + argv_mem
@@ -328,7 +334,7 @@ fn describe(client: &Client, now_ms: i64, running: &Current) -> String {
     let mut line = String::with_capacity(320);
     let _ = write!(
         line,
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 \
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} \
          multi={} qbuf={} qbuf-free=0 argv-mem={} multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem={} \
          tot-mem={} events={} cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         client.id,
@@ -340,6 +346,9 @@ fn describe(client: &Client, now_ms: i64, running: &Current) -> String {
         (now_ms - client.last_interaction_ms).max(0) / 1000,
         flags,
         client.db,
+        client.subscriptions.channels.len(),
+        client.subscriptions.patterns.len(),
+        client.subscriptions.shard_channels.len(),
         client.multi.as_ref().map_or(-1, |queue| queue.len() as i64),
         client.query_buffer_len,
         argv_mem,

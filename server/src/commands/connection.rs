@@ -90,10 +90,17 @@ fn ping(ctx: &mut Ctx) -> CmdResult {
     if ctx.argc() > 2 {
         return Err("ERR wrong number of arguments for 'ping' command".into());
     }
-    if ctx.argc() == 1 {
-        ctx.out.simple("PONG");
-    } else {
-        ctx.out.bulk(ctx.arg(1));
+    let message = (ctx.argc() == 2).then(|| ctx.arg(1));
+    if ctx.client().subscriptions.any() && !ctx.out.is_resp3() {
+        // A RESP2 subscriber's replies must look like messages: `pong` and the payload.
+        ctx.out.array(2);
+        ctx.out.bulk(b"pong");
+        ctx.out.bulk(message.unwrap_or_default());
+        return Ok(());
+    }
+    match message {
+        None => ctx.out.simple("PONG"),
+        Some(message) => ctx.out.bulk(message),
     }
     Ok(())
 }
@@ -113,6 +120,8 @@ fn reset(ctx: &mut Ctx) -> CmdResult {
     let authenticated = !super::auth_required(ctx.state);
     ctx.client().multi = None;
     super::transactions::unwatch_all(ctx);
+    crate::pubsub::forget_client(ctx.state, ctx.client_id);
+    super::monitor::stop(ctx.state, ctx.client_id);
     ctx.db = 0;
     let client = ctx.client();
     client.db = 0;

@@ -4,6 +4,7 @@ use super::databases::free_value;
 use super::errors;
 use super::table::{command, container, CommandDef};
 use super::{CmdResult, Ctx};
+use crate::notify;
 use crate::protocol::request::parse_i64;
 use crate::store::db::{Access, Key};
 use crate::store::glob;
@@ -338,6 +339,7 @@ fn delete_keys(ctx: &mut Ctx, lazy: bool) -> CmdResult {
                 free_value(value);
             }
             ctx.modified(key);
+            ctx.notify(notify::GENERIC, "del", key);
             deleted += 1;
         }
     }

@@ -9,6 +9,8 @@ pub mod databases;
 pub mod hashes;
 pub mod keys;
 pub mod lists;
+pub mod monitor;
+pub mod pubsub;
 pub mod server;
 pub mod sets;
 pub mod sort;
@@ -113,6 +115,13 @@ impl<'a> Ctx<'a> {
     /// Announces that `key` in the selected database was written.
     pub fn modified(&mut self, key: &[u8]) {
         self.state.key_modified(self.db, key);
+    }
+
+    /// Announces a keyspace event (Redis's notifyKeyspaceEvent) on `key` of the selected
+    /// database: `class` is one of `crate::notify`'s, `event` Redis's name for it.
+    pub fn notify(&mut self, class: u32, event: &'static str, key: &[u8]) {
+        self.state
+            .notify_keyspace_event(class, event, key, self.db, self.now_ms);
     }
 
     /// Is argument `i` equal to `word`, ignoring ASCII case?
@@ -253,6 +262,12 @@ pub fn run(
         count_rejected(state, cmd.fullname);
         return finish(state, client_id, reply_start, out, cmd.fullname, db);
     }
+    if let Some(text) = refused_in_client_mode(state, client_id, cmd) {
+        refuse_in_multi(state, client_id, in_multi);
+        reject(state, out, text);
+        count_rejected(state, cmd.fullname);
+        return finish(state, client_id, reply_start, out, cmd.fullname, db);
+    }
     if in_multi && !runs_inside_multi(cmd.fullname) {
         if cmd.has(flags::NO_MULTI) {
             refuse_in_multi(state, client_id, in_multi);
@@ -312,7 +327,13 @@ pub fn run(
     if !cmd.has(flags::SKIP_SLOWLOG) {
         record_slowlog(state, client_id, args, elapsed_us as i64, now_ms);
     }
-    state.announce_expired();
+    state.announce_expired(now_ms);
+    let monitored = !state.monitors.is_empty()
+        && !cmd.has(flags::SKIP_MONITOR)
+        && !cmd.has(flags::ADMIN)
+        && !state.blocking.reprocessing;
+    let mut after = finish(state, client_id, reply_start, out, cmd.fullname, new_db);
+    put_own_messages_first(state, client_id, reply_start, out);
     if let Some(request) = block_request {
         if !state.blocking.reprocessing {
             let owned = match &request.rewritten_args {
@@ -327,10 +348,86 @@ pub fn run(
             };
             crate::blocking::block(state, client_id, owned, new_db, request);
         }
-        finish(state, client_id, reply_start, out, cmd.fullname, new_db);
-        return After::Blocked;
+        after = After::Blocked;
     }
-    finish(state, client_id, reply_start, out, cmd.fullname, new_db)
+    // After the reply: a client monitoring itself sees its command's line after its reply.
+    if monitored {
+        feed_monitors(shared, state, client_id, new_db, args);
+    }
+    after
+}
+
+/// Messages a command published to its own client (a RESP3 subscriber publishing, keyspace
+/// events of its own writes) were queued while it ran; in Redis they precede its reply.
+fn put_own_messages_first(
+    state: &mut State,
+    client_id: ClientId,
+    reply_start: usize,
+    out: &mut ReplyBuf,
+) {
+    if let Some(client) = state.clients.get_mut(&client_id) {
+        if !client.pending_output.is_empty() {
+            let own = std::mem::take(&mut client.pending_output);
+            out.buf.splice(reply_start..reply_start, own);
+        }
+    }
+}
+
+/// Commands a client may not run in its current mode: a RESP2 subscriber only (un)subscribes,
+/// pings, quits or resets; a MONITOR client does not touch the keyspace.
+fn refused_in_client_mode(
+    state: &State,
+    client_id: ClientId,
+    cmd: &table::Command,
+) -> Option<String> {
+    let client = state.clients.get(&client_id)?;
+    // Inside EXEC the queue runs whole: a SUBSCRIBE in it does not stop the commands after it.
+    if client.subscriptions.any()
+        && !state.in_exec
+        && client.resp == crate::protocol::Resp::V2
+        && !matches!(
+            cmd.fullname,
+            "ping"
+                | "subscribe"
+                | "ssubscribe"
+                | "unsubscribe"
+                | "sunsubscribe"
+                | "psubscribe"
+                | "punsubscribe"
+                | "quit"
+                | "reset"
+        )
+    {
+        return Some(format!(
+            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET \
+             are allowed in this context",
+            cmd.fullname
+        ));
+    }
+    if client.monitor
+        && (cmd.has(flags::WRITE) || cmd.has(flags::READONLY) || cmd.has(flags::MAY_REPLICATE))
+    {
+        return Some("ERR Replica can't interact with the keyspace".into());
+    }
+    None
+}
+
+fn feed_monitors(
+    shared: &Shared,
+    state: &mut State,
+    client_id: ClientId,
+    db: usize,
+    args: Args<'_>,
+) {
+    let Some(client) = state.clients.get(&client_id) else {
+        return;
+    };
+    let addr = if client.is_unix_socket {
+        format!("unix:{}", state.config.text("unixsocket"))
+    } else {
+        client.addr.clone()
+    };
+    monitor::feed(state, &addr, db, args, shared.clock.now_us());
 }
 
 /// Records the end of a command on its client, and drops its reply under CLIENT REPLY OFF/SKIP.
@@ -443,8 +540,11 @@ fn record_slowlog(state: &mut State, client_id: ClientId, args: Args<'_>, us: i6
     let mut kept: Vec<Vec<u8>> = args
         .iter()
         .take(if argc > 32 { 31 } else { argc })
-        .map(|a| {
-            if a.len() > 128 {
+        .enumerate()
+        .map(|(i, a)| {
+            if monitor::is_redacted(args, i) {
+                b"(redacted)".to_vec()
+            } else if a.len() > 128 {
                 let mut v = a[..128].to_vec();
                 v.extend_from_slice(format!("... ({} more bytes)", a.len() - 128).as_bytes());
                 v

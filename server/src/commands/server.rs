@@ -472,6 +472,10 @@ fn render_section(out: &mut String, state: &State, env: &InfoEnv, section: &str)
             field!(out, "evicted_keys:0");
             field!(out, "keyspace_hits:{}", s.keyspace_hits);
             field!(out, "keyspace_misses:{}", s.keyspace_misses);
+            let (channels, patterns, shard_channels) = crate::pubsub::totals(state);
+            field!(out, "pubsub_channels:{}", channels);
+            field!(out, "pubsub_patterns:{}", patterns);
+            field!(out, "pubsubshard_channels:{}", shard_channels);
             field!(out, "total_error_replies:{}", s.total_error_replies);
         }
         "replication" => {
@@ -685,6 +689,7 @@ fn config_set(ctx: &mut Ctx) -> CmdResult {
         }
     }
     ctx.state.config = updated;
+    ctx.state.config_changed();
     ctx.shared.refresh_limits(&ctx.state.config);
     ctx.out.ok();
     Ok(())

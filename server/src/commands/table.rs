@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use super::{
-    bitmaps, client, command, connection, databases, hashes, keys, lists, server, sets, sort,
-    sorted_sets, streams, strings, transactions, Handler,
+    bitmaps, client, command, connection, databases, hashes, keys, lists, monitor, pubsub, server,
+    sets, sort, sorted_sets, streams, strings, transactions, Handler,
 };
 use crate::protocol::Args;
 
@@ -26,6 +26,8 @@ const FAMILIES: &[&[CommandDef]] = &[
     streams::COMMANDS,
     sort::COMMANDS,
     transactions::COMMANDS,
+    pubsub::COMMANDS,
+    monitor::COMMANDS,
     server::COMMANDS,
     command::COMMANDS,
 ];

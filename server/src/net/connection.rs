@@ -45,11 +45,12 @@ where
             client.authenticated = !commands::auth_required(&state);
             client.is_unix_socket = peer.unix_socket;
             let waker = client.waker.clone();
+            let in_flight = client.output_in_flight.clone();
             state.clients.insert(id, client);
-            Some((id, waker))
+            Some((id, waker, in_flight))
         }
     };
-    let Some((id, waker)) = registered else {
+    let Some((id, waker, in_flight)) = registered else {
         let _ = stream
             .write_all(b"-ERR max number of clients reached\r\n")
             .await;
@@ -64,26 +65,30 @@ where
     let mut outcome = Outcome::default();
     let mut last_read = Instant::now();
     let mut bytes_read = 0;
+    let mut more_output = false;
 
     while !outcome.close {
         if *shutdown.borrow() {
             break;
         }
         let wake_in = outcome.wake_in(last_read);
-        tokio::select! {
-            _ = shutdown.changed() => break,
-            _ = waker.notified() => {}
-            read = stream.read_buf(&mut input) => match read {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    last_read = Instant::now();
-                    bytes_read = n;
-                }
-            },
-            _ = sleep_or_never(wake_in) => {
-                if outcome.idle_timeout.is_some_and(|t| last_read.elapsed() >= t) {
-                    tracing::debug!(id, "closing idle client");
-                    break;
+        // Output queued while the last replies were being written is taken at once.
+        if !std::mem::take(&mut more_output) {
+            tokio::select! {
+                _ = shutdown.changed() => break,
+                _ = waker.notified() => {}
+                read = stream.read_buf(&mut input) => match read {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        last_read = Instant::now();
+                        bytes_read = n;
+                    }
+                },
+                _ = sleep_or_never(wake_in) => {
+                    if outcome.idle_timeout.is_some_and(|t| last_read.elapsed() >= t) {
+                        tracing::debug!(id, "closing idle client");
+                        break;
+                    }
                 }
             }
         }
@@ -96,8 +101,12 @@ where
             &mut out,
         );
         if !out.buf.is_empty() {
-            if stream.write_all(&out.buf).await.is_err() {
-                break;
+            in_flight.store(out.buf.len(), Ordering::Relaxed);
+            let written = write_unless_closed(&mut stream, &out.buf, &waker, &shared, id).await;
+            in_flight.store(0, Ordering::Relaxed);
+            match written {
+                Written::All { woken } => more_output = woken,
+                Written::Closed => break,
             }
             out.buf.clear();
             if out.buf.capacity() > OUTPUT_KEEP {
@@ -113,6 +122,8 @@ where
     let mut state = shared.state.lock();
     crate::blocking::forget_client(&mut state, id);
     commands::transactions::forget_watches(&mut state, id);
+    crate::pubsub::forget_client(&mut state, id);
+    commands::monitor::stop(&mut state, id);
     state.clients.remove(&id);
     drop(state);
     tracing::debug!(id, "client disconnected");
@@ -155,6 +166,52 @@ impl Outcome {
             .flatten()
             .min()
     }
+}
+
+/// How a write of the replies ended.
+enum Written {
+    /// All written; `woken`: someone queued more output for this client meanwhile.
+    All { woken: bool },
+    /// The peer went away, or the client was closed meanwhile.
+    Closed,
+}
+
+/// Writes `buf` whole, unless the client is closed meanwhile (an output buffer limit passed, a
+/// CLIENT KILL): a subscriber that does not read must not hold its task, or its memory, forever.
+async fn write_unless_closed<S>(
+    stream: &mut S,
+    buf: &[u8],
+    waker: &tokio::sync::Notify,
+    shared: &Shared,
+    id: u64,
+) -> Written
+where
+    S: AsyncWrite + Unpin,
+{
+    let mut written = 0;
+    let mut woken = false;
+    while written < buf.len() {
+        tokio::select! {
+            biased;
+            result = stream.write(&buf[written..]) => match result {
+                Ok(0) | Err(_) => return Written::Closed,
+                Ok(n) => written += n,
+            },
+            _ = waker.notified() => {
+                let closing = shared
+                    .state
+                    .lock()
+                    .clients
+                    .get(&id)
+                    .is_none_or(|c| c.close_asap);
+                if closing {
+                    return Written::Closed;
+                }
+                woken = true;
+            }
+        }
+    }
+    Written::All { woken }
 }
 
 async fn sleep_or_never(duration: Option<Duration>) {
@@ -299,6 +356,19 @@ fn process(
     }
     input.advance(consumed);
     state.stats.net_output_bytes += out.buf.len() as u64;
+    let limits = state.config.hot.output_limits;
+    if let Some(client) = state.clients.get_mut(&id) {
+        // What is left unprocessed: CLIENT LIST's `qbuf` between requests.
+        client.query_buffer_len = input.len();
+        // The replies about to be written count against the client's output buffer limit too.
+        client
+            .output_in_flight
+            .store(out.buf.len(), Ordering::Relaxed);
+        if !crate::pubsub::check_output_limit(client, &limits, shared.clock.now_ms()) {
+            out.buf.clear();
+            return Outcome::closing();
+        }
+    }
     Outcome {
         close,
         paused_for,

@@ -59,6 +59,15 @@ impl Access {
     }
 }
 
+/// A keyspace event the database itself raises (a key expired, was created, or a read missed
+/// it), kept in order until `State::publish_db_events` publishes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyEvent {
+    pub class: u32,
+    pub event: &'static str,
+    pub key: Key,
+}
+
 /// What the keyspace holds for a key: the value and its access record (Redis keeps both in the
 /// object header, so neither costs a second table entry).
 #[derive(Debug, Clone, PartialEq)]
@@ -77,6 +86,10 @@ pub struct Db {
     /// Keys removed by expiry and not yet announced (`State::announce_expired`): an expiry is a
     /// write for WATCH, as in Redis.
     pub expired_log: Vec<Key>,
+    /// `notify-keyspace-events`, copied here so that lookups know which events to raise.
+    pub notify_classes: u32,
+    /// Events raised and not yet published, in the order they happened.
+    pub events: Vec<KeyEvent>,
     /// Where the active expiry cycle resumes its walk over `expires` (a `Dict::scan` cursor).
     pub expire_cursor: u64,
     /// Read lookups that found their key, and that did not, since the last count was taken.
@@ -103,6 +116,7 @@ impl Db {
                 self.remove(key);
                 self.expired_since_count += 1;
                 self.expired_log.push(key.into());
+                self.raise(crate::notify::EXPIRED, "expired", key);
                 true
             }
             _ => false,
@@ -116,6 +130,7 @@ impl Db {
             self.hits_since_count += 1;
         } else {
             self.misses_since_count += 1;
+            self.raise(crate::notify::KEY_MISS, "keymiss", key);
         }
         self.keys.get(key).map(|e| &e.value)
     }
@@ -177,7 +192,19 @@ impl Db {
             Some(entry) => *entry = Entry { value, access },
             None => {
                 self.keys.insert(key.into(), Entry { value, access });
+                self.raise(crate::notify::NEW, "new", key);
             }
+        }
+    }
+
+    /// Records a keyspace event of `class` if notifications of that class are on.
+    fn raise(&mut self, class: u32, event: &'static str, key: &[u8]) {
+        if crate::notify::enabled(self.notify_classes, class) {
+            self.events.push(KeyEvent {
+                class,
+                event,
+                key: key.into(),
+            });
         }
     }
 
