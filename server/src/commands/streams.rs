@@ -4,6 +4,7 @@
 use super::command::{reply_help, subcommand_syntax_error};
 use super::table::{command, container, CommandDef};
 use super::{errors, BlockRequest, CmdError, CmdResult, Ctx};
+use crate::notify;
 use crate::protocol::request::parse_i64;
 use crate::protocol::{Args, ReplyBuf};
 use crate::store::stream::{EntryView, Group, Log, NodeLimits, StreamId, StreamValue, Trim};
@@ -665,11 +666,16 @@ fn xadd(ctx: &mut Ctx) -> CmdResult {
     }
     let id = next_add_id(log, parsed.id, now)?;
     log.append(id, &fields, limits);
-    if let Some(trim) = parsed.trim {
-        log.trim(trim, parsed.approx, parsed.limit);
-    }
+    let trimmed = match parsed.trim {
+        Some(trim) => log.trim(trim, parsed.approx, parsed.limit),
+        None => 0,
+    };
     reply_id(out, id);
     ctx.modified(key);
+    ctx.notify(notify::STREAM, "xadd", key);
+    if trimmed > 0 {
+        ctx.notify(notify::STREAM, "xtrim", key);
+    }
     Ok(())
 }
 
@@ -686,6 +692,7 @@ fn xtrim(ctx: &mut Ctx) -> CmdResult {
         None => 0,
     };
     if removed > 0 {
+        ctx.notify(notify::STREAM, "xtrim", key);
         ctx.modified(key);
         ctx.state.dirty += removed - 1;
     }
@@ -765,6 +772,7 @@ fn xdel(ctx: &mut Ctx) -> CmdResult {
     };
     if deleted > 0 {
         ctx.modified(key);
+        ctx.notify(notify::STREAM, "xdel", key);
         ctx.state.dirty += deleted - 1;
     }
     ctx.out.int(deleted as i64);
@@ -819,6 +827,7 @@ fn xsetid(ctx: &mut Ctx) -> CmdResult {
     }
     ctx.out.ok();
     ctx.modified(key);
+    ctx.notify(notify::STREAM, "xsetid", key);
     Ok(())
 }
 
@@ -969,7 +978,7 @@ fn read_command(ctx: &mut Ctx, grouped: bool) -> CmdResult {
 
     let mut body = ReplyBuf::new(ctx.out.resp);
     let mut served = 0usize;
-    let mut created_consumers = 0u64;
+    let mut created_in: Vec<&[u8]> = Vec::new();
     for (slot, &start) in starts.iter().enumerate() {
         let key = ctx.arg(streams_at + slot);
         let (db, _) = parts(ctx);
@@ -992,7 +1001,7 @@ fn read_command(ctx: &mut Ctx, grouped: bool) -> CmdResult {
                     let (consumer, created) = group.consumer_or_create(consumer_name, now);
                     consumer.seen_time = now;
                     if created {
-                        created_consumers += 1;
+                        created_in.push(key);
                     }
                     match start {
                         ReadFrom::After(after) => serve_history(
@@ -1039,7 +1048,10 @@ fn read_command(ctx: &mut Ctx, grouped: bool) -> CmdResult {
             }
         }
     }
-    ctx.state.dirty += created_consumers;
+    ctx.state.dirty += created_in.len() as u64;
+    for key in created_in {
+        ctx.notify(notify::STREAM, "xgroup-createconsumer", key);
+    }
 
     if served > 0 {
         if ctx.out.is_resp3() {
@@ -1284,6 +1296,7 @@ fn xgroup_create(ctx: &mut Ctx) -> CmdResult {
     } else {
         ctx.state.dirty += 1;
     }
+    ctx.notify(notify::STREAM, "xgroup-create", key);
     ctx.out.ok();
     Ok(())
 }
@@ -1305,6 +1318,7 @@ fn xgroup_setid(ctx: &mut Ctx) -> CmdResult {
         group.entries_read = entries_read;
     }
     ctx.state.dirty += 1;
+    ctx.notify(notify::STREAM, "xgroup-setid", ctx.arg(2));
     ctx.out.ok();
     Ok(())
 }
@@ -1318,6 +1332,7 @@ fn xgroup_destroy(ctx: &mut Ctx) -> CmdResult {
         return Ok(());
     }
     ctx.state.dirty += 1;
+    ctx.notify(notify::STREAM, "xgroup-destroy", key);
     // Its blocked readers must learn the group is gone.
     ctx.state.blocking.key_written(ctx.db, key);
     ctx.out.int(1);
@@ -1334,6 +1349,7 @@ fn xgroup_createconsumer(ctx: &mut Ctx) -> CmdResult {
     };
     if created {
         ctx.state.dirty += 1;
+        ctx.notify(notify::STREAM, "xgroup-createconsumer", ctx.arg(2));
     }
     ctx.out.int(i64::from(created));
     Ok(())
@@ -1349,6 +1365,7 @@ fn xgroup_delconsumer(ctx: &mut Ctx) -> CmdResult {
         .and_then(|g| g.remove_consumer(consumer_name))
         .unwrap_or(0);
     ctx.state.dirty += 1;
+    ctx.notify(notify::STREAM, "xgroup-delconsumer", ctx.arg(2));
     ctx.out.int(pending as i64);
     Ok(())
 }
@@ -1614,6 +1631,9 @@ fn xclaim(ctx: &mut Ctx) -> CmdResult {
         }
     }
     ctx.state.dirty += changes;
+    if created {
+        ctx.notify(notify::STREAM, "xgroup-createconsumer", key);
+    }
     Ok(())
 }
 
@@ -1711,6 +1731,9 @@ fn xautoclaim(ctx: &mut Ctx) -> CmdResult {
         reply_id(out, id);
     }
     ctx.state.dirty += changes;
+    if created {
+        ctx.notify(notify::STREAM, "xgroup-createconsumer", key);
+    }
     Ok(())
 }
 
