@@ -305,3 +305,23 @@ async fn a_consumer_group_is_worked_through_by_several_consumers_until_nothing_i
     assert_eq!(field("entries-read"), Some(Value::Int(ENTRIES as i64)));
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn xread_plus_reads_the_last_entry() {
+    // `+` is Redis 7.4's (BullMQ-style readers use it to start from the newest entry).
+    let server = server().await;
+    let mut con = connect(&server).await;
+    let nothing = call(&mut con, &["XREAD", "STREAMS", "log", "+"]).await;
+    assert_eq!(nothing, Value::Nil);
+    for id in ["1-0", "2-0", "3-0"] {
+        call(&mut con, &["XADD", "log", id, "f", "v"]).await;
+    }
+    let last = read_ids(&call(&mut con, &["XREAD", "STREAMS", "log", "+"]).await);
+    assert_eq!(last, vec![("log".to_string(), vec!["3-0".to_string()])]);
+    let refused = redis::cmd("XREADGROUP")
+        .arg(&["GROUP", "g", "c", "STREAMS", "log", "+"])
+        .query_async::<Value>(&mut con)
+        .await;
+    assert!(refused.is_err());
+    server.shutdown().await;
+}
