@@ -391,21 +391,26 @@ impl Log {
         self.last_id = id;
     }
 
-    /// The nodes that may hold ids in `start..=end`, in order.
-    fn nodes_in(&self, start: StreamId, end: StreamId) -> Vec<(StreamId, &Node)> {
-        let mut out = Vec::new();
+    /// The nodes that may hold ids in `start..=end`, in order (reversed with `rev`): the one
+    /// starting at or before `start`, then those starting inside the range.
+    fn nodes_in(
+        &self,
+        start: StreamId,
+        end: StreamId,
+        rev: bool,
+    ) -> Box<dyn Iterator<Item = (&StreamId, &Node)> + '_> {
         if start > end {
-            return out;
+            return Box::new(std::iter::empty());
         }
-        if let Some((&k, n)) = self.nodes.range(..=start).next_back() {
-            out.push((k, n));
+        let before = self.nodes.range(..=start).next_back();
+        let inside = self
+            .nodes
+            .range((Bound::Excluded(start), Bound::Included(end)));
+        if rev {
+            Box::new(inside.rev().chain(before))
+        } else {
+            Box::new(before.into_iter().chain(inside))
         }
-        out.extend(
-            self.nodes
-                .range((Bound::Excluded(start), Bound::Included(end)))
-                .map(|(&k, n)| (k, n)),
-        );
-        out
     }
 
     /// Live entries with ids in `start..=end`, in order (reversed with `rev`), at most `limit`
@@ -418,11 +423,7 @@ impl Log {
         limit: usize,
     ) -> Vec<EntryView<'_>> {
         let mut out = Vec::new();
-        let mut nodes = self.nodes_in(start, end);
-        if rev {
-            nodes.reverse();
-        }
-        for (master, node) in nodes {
+        for (&master, node) in self.nodes_in(start, end, rev) {
             let mut heads = node.heads(master);
             if rev {
                 heads.reverse();
@@ -516,27 +517,25 @@ impl Log {
     /// whole nodes. Returns how many entries went.
     pub fn trim(&mut self, trim: Trim, approx: bool, limit: u64) -> u64 {
         let mut removed = 0u64;
-        let keys: Vec<StreamId> = self.nodes.keys().copied().collect();
-        for master in keys {
+        // Only the first node is ever looked at: it goes whole, or the trim ends in it.
+        while let Some(mut first) = self.nodes.first_entry() {
             if let Trim::MaxLen(max) = trim {
                 if self.length <= max {
                     break;
                 }
             }
-            let Some(node) = self.nodes.get_mut(&master) else {
-                break;
-            };
+            let master = *first.key();
+            let node = first.get_mut();
             let live = u64::from(node.live);
             if limit != 0 && removed + live > limit {
                 break;
             }
-            let heads = node.heads(master);
             let remove_node = match trim {
                 Trim::MaxLen(max) => self.length - live >= max,
-                Trim::MinId(min) => heads.last().is_some_and(|h| h.id < min),
+                Trim::MinId(min) => node.heads(master).last().is_some_and(|h| h.id < min),
             };
             if remove_node {
-                self.nodes.remove(&master);
+                first.remove();
                 self.length -= live;
                 removed += live;
                 continue;
@@ -544,7 +543,7 @@ impl Log {
             if approx {
                 break;
             }
-            for head in heads {
+            for head in node.heads(master) {
                 let stop = match trim {
                     Trim::MaxLen(max) => self.length <= max,
                     Trim::MinId(min) => head.id >= min,
