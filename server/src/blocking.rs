@@ -24,6 +24,7 @@ pub struct Blocked {
     pub keys: Vec<Vec<u8>>,
     pub deadline_ms: Option<i64>,
     pub waits_for: &'static str,
+    pub on_missing_key: Option<&'static str>,
 }
 
 #[derive(Debug, Default)]
@@ -97,6 +98,7 @@ pub fn block(
             keys: request.keys,
             deadline_ms: request.deadline_ms,
             waits_for: request.waits_for,
+            on_missing_key: request.on_missing_key,
         });
     }
 }
@@ -135,16 +137,30 @@ pub fn serve_ready(shared: &Shared, state: &mut State) {
                 continue;
             };
             let holds = state.dbs[*db].keys.get(key).map(|e| e.value.type_name());
+            let resp = state.clients.get(&id).map(|c| c.resp).unwrap_or_default();
             if holds != Some(blocked.waits_for) {
+                if let Some(text) = blocked.on_missing_key {
+                    unblock(state, id);
+                    state.count_error(text.as_bytes());
+                    let mut reply = ReplyBuf::new(resp);
+                    reply.error(text);
+                    if let Some(client) = state.clients.get_mut(&id) {
+                        client.pending_output.extend_from_slice(&reply.buf);
+                        client.waker.notify_one();
+                    }
+                }
                 continue;
             }
-            let resp = state.clients.get(&id).map(|c| c.resp).unwrap_or_default();
             let mut reply = ReplyBuf::new(resp);
             state.blocking.reprocessing = true;
             let after = commands::run(shared, state, id, blocked.args.args(), &mut reply);
             state.blocking.reprocessing = false;
             if after == After::Blocked {
-                // Nothing left for this client, so nothing for those behind it either.
+                // A pop that finds nothing leaves nothing for those behind it either; stream
+                // readers take nothing away, so each of them gets its own look.
+                if blocked.waits_for == "stream" {
+                    continue;
+                }
                 break;
             }
             unblock(state, id);

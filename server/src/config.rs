@@ -185,6 +185,8 @@ static PARAMS: &[ParamDef] = &[
         NON_NEGATIVE,
         "64",
     ),
+    param("stream-node-max-bytes", Kind::Memory, "4096"),
+    param("stream-node-max-entries", NON_NEGATIVE, "100"),
     // Persistence: accepted from the start so that existing config files and compose files work.
     param("save", Kind::SaveRules, "3600 1 300 100 60 10000"),
     param("appendonly", Kind::Bool, "no"),
@@ -223,6 +225,8 @@ pub struct Hot {
     pub set_max_listpack_value: usize,
     pub zset_max_listpack_entries: usize,
     pub zset_max_listpack_value: usize,
+    pub stream_node_max_bytes: usize,
+    pub stream_node_max_entries: usize,
     pub slowlog_max_len: usize,
     /// `timeout`, in seconds; 0 for none.
     pub timeout: u64,
@@ -366,6 +370,8 @@ impl Config {
             set_max_listpack_value: size("set-max-listpack-value"),
             zset_max_listpack_entries: size("zset-max-listpack-entries"),
             zset_max_listpack_value: size("zset-max-listpack-value"),
+            stream_node_max_bytes: size("stream-node-max-bytes"),
+            stream_node_max_entries: size("stream-node-max-entries"),
             slowlog_max_len: self.int("slowlog-max-len").max(0) as usize,
             timeout: self.int("timeout").max(0) as u64,
             requirepass_set: !self.text("requirepass").is_empty(),

@@ -871,6 +871,8 @@ fn block(ctx: &mut Ctx, keys: &[&[u8]], deadline_ms: Option<i64>, otherwise: Tim
             keys: keys.iter().map(|k| k.to_vec()).collect(),
             deadline_ms,
             waits_for: "list",
+            rewritten_args: None,
+            on_missing_key: None,
         });
     } else {
         match otherwise {

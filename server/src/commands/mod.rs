@@ -15,6 +15,7 @@ pub mod server;
 pub mod sets;
 pub mod sort;
 pub mod sorted_sets;
+pub mod streams;
 pub mod strings;
 pub mod table;
 pub mod transactions;
@@ -152,6 +153,12 @@ pub struct BlockRequest {
     /// The type (`Value::type_name`) the command pops from: a write that leaves a key of
     /// another type serves nobody, as in Redis.
     pub waits_for: &'static str,
+    /// The arguments to run again instead of the request's own, when the request named a
+    /// position that moves (XREAD's `$`: the last id when the client blocked, not when served).
+    pub rewritten_args: Option<Vec<Vec<u8>>>,
+    /// The error a waiter gets when its key is deleted or replaced by another type, instead of
+    /// waiting on (XREADGROUP: its group went with the key).
+    pub on_missing_key: Option<&'static str>,
 }
 
 /// Redis's timeout argument of blocking commands: seconds, fractions allowed; 0 waits forever.
@@ -329,7 +336,16 @@ pub fn run(
     put_own_messages_first(state, client_id, reply_start, out);
     if let Some(request) = block_request {
         if !state.blocking.reprocessing {
-            let owned = crate::protocol::OwnedArgs::from_args(args);
+            let owned = match &request.rewritten_args {
+                Some(rewritten) => {
+                    let mut owned = crate::protocol::OwnedArgs::default();
+                    for arg in rewritten {
+                        owned.push(arg);
+                    }
+                    owned
+                }
+                None => crate::protocol::OwnedArgs::from_args(args),
+            };
             crate::blocking::block(state, client_id, owned, new_db, request);
         }
         after = After::Blocked;

@@ -1203,6 +1203,8 @@ fn block_or_null(ctx: &mut Ctx, keys: &[&[u8]], deadline_ms: Option<i64>) {
             keys: keys.iter().map(|k| k.to_vec()).collect(),
             deadline_ms,
             waits_for: "zset",
+            rewritten_args: None,
+            on_missing_key: None,
         });
     } else {
         ctx.out.null_array();

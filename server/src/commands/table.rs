@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use super::{
     bitmaps, client, command, connection, databases, hashes, keys, lists, monitor, pubsub, server,
-    sets, sort, sorted_sets, strings, transactions, Handler,
+    sets, sort, sorted_sets, streams, strings, transactions, Handler,
 };
 use crate::protocol::Args;
 
@@ -23,6 +23,7 @@ const FAMILIES: &[&[CommandDef]] = &[
     hashes::COMMANDS,
     sets::COMMANDS,
     sorted_sets::COMMANDS,
+    streams::COMMANDS,
     sort::COMMANDS,
     transactions::COMMANDS,
     pubsub::COMMANDS,

@@ -7,6 +7,7 @@ pub mod glob;
 pub mod hash;
 pub mod list;
 pub mod set;
+pub mod stream;
 pub mod value;
 pub mod varint;
 pub mod zset;

@@ -3,6 +3,7 @@
 use super::hash::HashValue;
 use super::list::ListValue;
 use super::set::SetValue;
+use super::stream::StreamValue;
 use super::zset::ZSetValue;
 use crate::protocol::request::parse_i64;
 
@@ -13,6 +14,7 @@ pub enum Value {
     Hash(HashValue),
     Set(SetValue),
     ZSet(ZSetValue),
+    Stream(Box<StreamValue>),
 }
 
 impl Value {
@@ -24,6 +26,7 @@ impl Value {
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -35,6 +38,7 @@ impl Value {
             Value::Hash(h) => h.encoding(),
             Value::Set(s) => s.encoding(),
             Value::ZSet(z) => z.encoding(),
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -47,6 +51,7 @@ impl Value {
             Value::Hash(h) => h.free_effort(),
             Value::Set(s) => s.free_effort(),
             Value::ZSet(z) => z.free_effort(),
+            Value::Stream(s) => s.free_effort(),
         }
     }
 
@@ -59,6 +64,7 @@ impl Value {
                 Value::Hash(h) => h.memory_usage(),
                 Value::Set(s) => s.memory_usage(),
                 Value::ZSet(z) => z.memory_usage(),
+                Value::Stream(s) => s.memory_usage(),
             }
     }
 }
