@@ -75,6 +75,9 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async move {
+        // Installed before the server says it is ready, so that a SIGTERM sent as soon as it
+        // does is a graceful shutdown, not the default kill.
+        let signalled = shutdown_signal();
         let mut builder = Server::builder().with_config(config);
         if let Some(probe) = MEMORY_PROBE {
             builder = builder.memory_probe(probe);
@@ -88,7 +91,7 @@ fn main() -> ExitCode {
         };
         let stopper = server.stopper();
         tokio::spawn(async move {
-            wait_for_signal().await;
+            signalled.await;
             stopper.stop();
         });
         server.wait().await;
@@ -180,24 +183,30 @@ fn init_logging(config: &Config) {
     }
 }
 
+/// Installs the SIGTERM and SIGINT handlers now; the future completes when one arrives.
 #[cfg(unix)]
-async fn wait_for_signal() {
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (
+    let handlers = (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
-    ) else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = term.recv() => tracing::warn!("Received SIGTERM scheduling shutdown..."),
-        _ = int.recv() => tracing::warn!("Received SIGINT scheduling shutdown..."),
+    );
+    async move {
+        let (Ok(mut term), Ok(mut int)) = handlers else {
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = term.recv() => tracing::warn!("Received SIGTERM scheduling shutdown..."),
+            _ = int.recv() => tracing::warn!("Received SIGINT scheduling shutdown..."),
+        }
     }
 }
 
 #[cfg(not(unix))]
-async fn wait_for_signal() {
-    let _ = tokio::signal::ctrl_c().await;
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 #[cfg(test)]
