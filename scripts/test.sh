@@ -6,15 +6,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_install=0
-for tool in redis-server redis-cli redis-benchmark; do
+for tool in redis-server redis-cli redis-benchmark tmux; do
   command -v "$tool" >/dev/null 2>&1 || need_install=1
 done
 if [ "$need_install" = 1 ]; then
-  echo "== installing the reference redis-server and redis-tools (Debian packages)"
+  echo "== installing the reference redis-server, redis-tools and tmux (Debian packages)"
   sudo_cmd=""
   [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq redis-server redis-tools >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq redis-server redis-tools tmux >/dev/null
 fi
 redis-server --version
 

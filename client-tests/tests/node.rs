@@ -15,4 +15,5 @@ scenarios!(
     connect_redis_sessions => "connect-redis-sessions",
     node_redis_pubsub => "node-redis-pubsub",
     socketio_redis_adapter => "socketio-redis-adapter",
+    socketio_streams_adapter => "socketio-streams-adapter",
 );

@@ -5,7 +5,7 @@ import { Server } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-streams-adapter';
 import { io as connectClient } from 'socket.io-client';
 import Redis from 'ioredis';
-import { assert, sleep, waitFor } from '../lib.mjs';
+import { assert, sleep, waitFor } from './lib.mjs';
 
 async function startNode(url) {
   // The adapter's node-redis path loads the package by the name `redis`, which this project
