@@ -181,6 +181,12 @@ pub fn parse_block_timeout(arg: &[u8], now_ms: i64) -> Result<Option<i64>, CmdEr
     } else {
         i64::MIN
     };
+    deadline_after_ms(ms, now_ms)
+}
+
+/// The deadline `ms` milliseconds after `now_ms` for a blocking command's timeout: 0 waits
+/// forever, with Redis's errors for negative and overflowing timeouts.
+pub fn deadline_after_ms(ms: i64, now_ms: i64) -> Result<Option<i64>, CmdError> {
     if ms < 0 {
         return Err("ERR timeout is negative".into());
     }

@@ -854,16 +854,7 @@ fn xreadgroup(ctx: &mut Ctx) -> CmdResult {
 /// XREAD BLOCK's timeout: whole milliseconds, 0 for none; the deadline on the server clock.
 fn parse_ms_timeout(arg: &[u8], now_ms: i64) -> Result<Option<i64>, CmdError> {
     let ms = parse_i64(arg).ok_or("ERR timeout is not an integer or out of range")?;
-    if ms < 0 {
-        return Err("ERR timeout is negative".into());
-    }
-    if ms == 0 {
-        return Ok(None);
-    }
-    if ms > i64::MAX - now_ms {
-        return Err("ERR timeout is out of range".into());
-    }
-    Ok(Some(now_ms + ms))
+    super::deadline_after_ms(ms, now_ms)
 }
 
 fn read_command(ctx: &mut Ctx, grouped: bool) -> CmdResult {
