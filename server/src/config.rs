@@ -632,5 +632,16 @@ mod tests {
         assert!(c.flag("appendonly"));
         assert_eq!(c.int("databases"), 4);
         assert!(c.load_file_text("bogus 1\n").is_err());
+        // Each client-output-buffer-limit line sets its class, as in redis.conf.
+        c.load_file_text(
+            "notify-keyspace-events Ex\nclient-output-buffer-limit pubsub 1mb 256kb 5\n\
+             client-output-buffer-limit normal 10mb 0 0\n",
+        )
+        .unwrap();
+        assert_eq!(c.get("notify-keyspace-events"), Some("xE"));
+        assert_eq!(
+            c.get("client-output-buffer-limit"),
+            Some("normal 10485760 0 0 slave 268435456 67108864 60 pubsub 1048576 262144 5")
+        );
     }
 }
