@@ -384,14 +384,15 @@ fn rename_generic(ctx: &mut Ctx, nx: bool) -> CmdResult {
     let (from, to) = (ctx.arg(1), ctx.arg(2));
     let now = ctx.now_ms;
     let db = ctx.db();
-    if db.get(from, now).is_none() {
+    // Write lookups, as Redis's: a missing key is no keyspace miss.
+    if db.get_mut(from, now).is_none() {
         return Err(errors::NO_SUCH_KEY.into());
     }
     if from == to {
         reply_renamed(ctx, nx, false);
         return Ok(());
     }
-    if db.get(to, now).is_some() {
+    if db.get_mut(to, now).is_some() {
         if nx {
             ctx.out.int(0);
             return Ok(());
@@ -406,6 +407,8 @@ fn rename_generic(ctx: &mut Ctx, nx: bool) -> CmdResult {
     }
     ctx.modified(from);
     ctx.modified(to);
+    ctx.notify(notify::GENERIC, "rename_from", from);
+    ctx.notify(notify::GENERIC, "rename_to", to);
     reply_renamed(ctx, nx, true);
     Ok(())
 }
@@ -476,6 +479,8 @@ fn copy(ctx: &mut Ctx) -> CmdResult {
         target.set_deadline(to, at);
     }
     ctx.state.key_modified(dst, to);
+    ctx.state
+        .notify_keyspace_event(notify::GENERIC, "copy_to", to, dst, now);
     ctx.out.int(1);
     Ok(())
 }
@@ -488,7 +493,7 @@ fn move_command(ctx: &mut Ctx) -> CmdResult {
         return Err(SAME_OBJECT.into());
     }
     let now = ctx.now_ms;
-    if ctx.db().get(key, now).is_none() {
+    if ctx.db().get_mut(key, now).is_none() {
         ctx.out.int(0);
         return Ok(());
     }
@@ -507,6 +512,9 @@ fn move_command(ctx: &mut Ctx) -> CmdResult {
     }
     ctx.modified(key);
     ctx.state.key_modified(dst, key);
+    ctx.notify(notify::GENERIC, "move_from", key);
+    ctx.state
+        .notify_keyspace_event(notify::GENERIC, "move_to", key, dst, now);
     ctx.out.int(1);
     Ok(())
 }
@@ -850,7 +858,7 @@ fn expire_generic(ctx: &mut Ctx, name: &str, seconds: bool, relative: bool) -> C
         .ok_or_else(|| format!("ERR invalid expire time in '{name}' command"))?;
     let key = ctx.arg(1);
     let db = ctx.db();
-    if db.get(key, now).is_none() {
+    if db.get_mut(key, now).is_none() {
         ctx.out.int(0);
         return Ok(());
     }
@@ -858,12 +866,17 @@ fn expire_generic(ctx: &mut Ctx, name: &str, seconds: bool, relative: bool) -> C
         ctx.out.int(0);
         return Ok(());
     }
-    if when <= now {
+    // A deadline already past deletes the key now, announced as a deletion (Redis's
+    // checkAlreadyExpired in expireGenericCommand).
+    let event = if when <= now {
         db.remove(key);
+        "del"
     } else {
         db.set_deadline(key, when);
-    }
+        "expire"
+    };
     ctx.modified(key);
+    ctx.notify(notify::GENERIC, event, key);
     ctx.out.int(1);
     Ok(())
 }
@@ -932,9 +945,10 @@ fn persist(ctx: &mut Ctx) -> CmdResult {
     let key = ctx.arg(1);
     let now = ctx.now_ms;
     let db = ctx.db();
-    let removed = db.get(key, now).is_some() && db.persist(key);
+    let removed = db.get_mut(key, now).is_some() && db.persist(key);
     if removed {
         ctx.modified(key);
+        ctx.notify(notify::GENERIC, "persist", key);
     }
     ctx.out.int(removed as i64);
     Ok(())

@@ -4,6 +4,7 @@ use std::sync::atomic::Ordering;
 
 use super::table::{command, CommandDef};
 use super::{errors, CmdError, CmdResult, Ctx};
+use crate::notify;
 use crate::protocol::request::parse_i64;
 use crate::store::value::StringValue;
 use crate::store::{Db, Value};
@@ -456,6 +457,10 @@ fn set_generic(ctx: &mut Ctx, req: SetRequest) -> CmdResult {
         db.set_deadline(req.key, at);
     }
     ctx.modified(req.key);
+    ctx.notify(notify::STRING, "set", req.key);
+    if deadline.is_some() {
+        ctx.notify(notify::GENERIC, "expire", req.key);
+    }
     if req.flags & GET == 0 {
         (req.on_done)(ctx);
     }
@@ -525,6 +530,7 @@ fn getset(ctx: &mut Ctx) -> CmdResult {
     reply_get(ctx, key)?;
     ctx.db().set(key, Value::from(value));
     ctx.modified(key);
+    ctx.notify(notify::STRING, "set", key);
     Ok(())
 }
 
@@ -533,6 +539,7 @@ fn getdel(ctx: &mut Ctx) -> CmdResult {
     reply_get(ctx, key)?;
     if ctx.db().remove(key).is_some() {
         ctx.modified(key);
+        ctx.notify(notify::GENERIC, "del", key);
     }
     Ok(())
 }
@@ -555,12 +562,17 @@ fn getex(ctx: &mut Ctx) -> CmdResult {
         Some(at) if opts.flags & (EXAT | PXAT) != 0 && at <= now => {
             db.remove(key);
             ctx.modified(key);
+            ctx.notify(notify::GENERIC, "del", key);
         }
         Some(at) => {
             db.set_deadline(key, at);
             ctx.modified(key);
+            ctx.notify(notify::GENERIC, "expire", key);
         }
-        None if opts.flags & PERSIST != 0 && db.persist(key) => ctx.modified(key),
+        None if opts.flags & PERSIST != 0 && db.persist(key) => {
+            ctx.modified(key);
+            ctx.notify(notify::GENERIC, "persist", key);
+        }
         None => {}
     }
     Ok(())
@@ -597,6 +609,7 @@ fn mset_generic(ctx: &mut Ctx, only_if_none: bool) -> CmdResult {
         let (key, value) = (ctx.arg(i), ctx.arg(i + 1));
         ctx.db().set(key, Value::from(value));
         ctx.modified(key);
+        ctx.notify(notify::STRING, "set", key);
     }
     if only_if_none {
         ctx.out.int(1);
@@ -632,6 +645,7 @@ fn append(ctx: &mut Ctx) -> CmdResult {
         }
     };
     ctx.modified(key);
+    ctx.notify(notify::STRING, "append", key);
     ctx.out.int(total as i64);
     Ok(())
 }
@@ -655,6 +669,7 @@ fn incr_decr(ctx: &mut Ctx, by: i64) -> CmdResult {
     let text = itoa::Buffer::new().format(value).as_bytes().to_vec();
     ctx.db().set_keep_ttl(key, Value::from(text));
     ctx.modified(key);
+    ctx.notify(notify::STRING, "incrby", key);
     ctx.out.int(value);
     Ok(())
 }
@@ -734,6 +749,7 @@ fn incrbyfloat(ctx: &mut Ctx) -> CmdResult {
     ctx.db()
         .set_keep_ttl(key, Value::String(StringValue::unencoded(sum)));
     ctx.modified(key);
+    ctx.notify(notify::STRING, "incrbyfloat", key);
     Ok(())
 }
 
@@ -792,6 +808,7 @@ fn setrange(ctx: &mut Ctx) -> CmdResult {
     s.modified_in_place = true;
     let len = s.bytes.len();
     ctx.modified(key);
+    ctx.notify(notify::STRING, "setrange", key);
     ctx.out.int(len as i64);
     Ok(())
 }
