@@ -137,7 +137,7 @@ fn string_for_bits<'c>(
 ) -> Result<(&'c mut StringValue, bool), CmdError> {
     let (key, now) = (ctx.args.get(1), ctx.now_ms);
     let needed = (max_bit >> 3) as usize + 1;
-    if read_string(ctx.db(), key, now)?.is_none() {
+    if write_string(ctx.db(), key, now)?.is_none() {
         ctx.db().set(key, Value::String(StringValue::default()));
     }
     let s = write_string(ctx.db(), key, now)?.ok_or(errors::NO_SUCH_KEY)?;

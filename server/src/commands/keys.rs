@@ -351,7 +351,7 @@ fn exists(ctx: &mut Ctx) -> CmdResult {
     let now = ctx.now_ms;
     let mut count = 0;
     for key in ctx.args.iter().skip(1) {
-        if ctx.db().contains(key, now) {
+        if ctx.db().get_untouched(key, now).is_some() {
             count += 1;
         }
     }
@@ -367,7 +367,11 @@ fn peek<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Option<&'a Value> {
 
 fn type_command(ctx: &mut Ctx) -> CmdResult {
     let key = ctx.arg(1);
-    let name = peek(ctx, key).map_or("none", Value::type_name);
+    let now = ctx.now_ms;
+    let name = ctx
+        .db()
+        .get_untouched(key, now)
+        .map_or("none", Value::type_name);
     ctx.out.simple(name);
     Ok(())
 }
@@ -919,7 +923,7 @@ fn ttl_reply(exists: bool, deadline: Option<i64>, now: i64, ms: bool, absolute: 
 fn ttl_generic(ctx: &mut Ctx, ms: bool, absolute: bool) -> CmdResult {
     let key = ctx.arg(1);
     let now = ctx.now_ms;
-    let exists = peek(ctx, key).is_some();
+    let exists = ctx.db().get_untouched(key, now).is_some();
     let deadline = ctx.db().deadline(key);
     ctx.out.int(ttl_reply(exists, deadline, now, ms, absolute));
     Ok(())

@@ -268,7 +268,8 @@ pub(super) fn read_string<'a>(
     }
 }
 
-/// Like `read_string`, for changing the string in place.
+/// The string at `key` for a write: a write lookup, as Redis's lookupKeyWrite, so a missing key
+/// counts no keyspace miss and raises no `keymiss` event.
 pub(super) fn write_string<'a>(
     db: &'a mut Db,
     key: &[u8],
@@ -629,7 +630,7 @@ fn msetnx(ctx: &mut Ctx) -> CmdResult {
 
 fn append(ctx: &mut Ctx) -> CmdResult {
     let (key, tail, now) = (ctx.arg(1), ctx.arg(2), ctx.now_ms);
-    let current = read_string(&mut ctx.state.dbs[ctx.db], key, now)?.map(|s| s.bytes.len());
+    let current = write_string(&mut ctx.state.dbs[ctx.db], key, now)?.map(|s| s.bytes.len());
     let total = match current {
         Some(len) => {
             check_string_length(ctx, len as i64, tail.len() as i64)?;
@@ -661,7 +662,7 @@ fn strlen(ctx: &mut Ctx) -> CmdResult {
 /// Adds `by` to the integer at argument 1, keeping the key's deadline.
 fn incr_decr(ctx: &mut Ctx, by: i64) -> CmdResult {
     let (key, now) = (ctx.arg(1), ctx.now_ms);
-    let current = match read_string(&mut ctx.state.dbs[ctx.db], key, now)? {
+    let current = match write_string(&mut ctx.state.dbs[ctx.db], key, now)? {
         Some(s) => parse_int_arg(&s.bytes)?,
         None => 0,
     };
@@ -743,7 +744,7 @@ pub fn incr_long_double(value: Option<&[u8]>, incr: &[u8]) -> Result<Vec<u8>, &'
 
 fn incrbyfloat(ctx: &mut Ctx) -> CmdResult {
     let (key, now) = (ctx.arg(1), ctx.now_ms);
-    let current = read_string(&mut ctx.state.dbs[ctx.db], key, now)?.map(|s| s.bytes.as_slice());
+    let current = write_string(&mut ctx.state.dbs[ctx.db], key, now)?.map(|s| s.bytes.as_slice());
     let sum = incr_long_double(current, ctx.args.get(2))?;
     ctx.out.bulk(&sum);
     ctx.db()
@@ -787,7 +788,7 @@ fn setrange(ctx: &mut Ctx) -> CmdResult {
         return Err("ERR offset is out of range".into());
     }
     let (key, value, now) = (ctx.arg(1), ctx.arg(3), ctx.now_ms);
-    let exists = read_string(&mut ctx.state.dbs[ctx.db], key, now)?.map(|s| s.bytes.len());
+    let exists = write_string(&mut ctx.state.dbs[ctx.db], key, now)?.map(|s| s.bytes.len());
     if value.is_empty() {
         ctx.out.int(exists.unwrap_or(0) as i64);
         return Ok(());
