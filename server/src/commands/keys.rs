@@ -1028,6 +1028,32 @@ mod tests {
     }
 
     #[test]
+    fn read_lookups_raise_keymiss_and_write_lookups_do_not() {
+        let mut db = Db::default();
+        db.notify_classes = notify::parse_classes("KEAm").unwrap();
+        assert!(db.get_mut(b"missing", 0).is_none());
+        assert!(db.events.is_empty());
+        assert_eq!(db.misses_since_count, 0);
+        assert!(db.get_untouched(b"missing", 0).is_none());
+        assert!(db.get(b"missing", 0).is_none());
+        let events: Vec<_> = db.events.iter().map(|e| (e.event, &*e.key)).collect();
+        assert_eq!(
+            events,
+            [("keymiss", &b"missing"[..]), ("keymiss", &b"missing"[..])]
+        );
+        assert_eq!(db.misses_since_count, 2);
+        db.set(b"here", Value::from(&b"v"[..]));
+        let before = db.access(b"here");
+        assert!(db.get_untouched(b"here", 5_000).is_some());
+        assert_eq!(
+            db.access(b"here"),
+            before,
+            "EXISTS-like reads leave the access record"
+        );
+        assert_eq!(db.hits_since_count, 1);
+    }
+
+    #[test]
     fn scan_count_bounds_one_call() {
         let mut db = Db::default();
         for i in 0..1000 {
