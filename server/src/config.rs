@@ -210,6 +210,10 @@ pub struct Config {
     pub file: Option<PathBuf>,
     /// Parameters read on every request, kept parsed.
     pub hot: Hot,
+    /// `notify-keyspace-events` as set, in class bits. The canonical text cannot carry them all:
+    /// Redis spells `A` plus `n` as just `A` (CONFIG GET shows `AKE` for `KEAn`) yet keeps
+    /// announcing new keys.
+    keyspace_events: u32,
 }
 
 /// Parameters the request path reads for every command, parsed once when they are set, so
@@ -343,6 +347,7 @@ impl Default for Config {
             values,
             file: None,
             hot: Hot::default(),
+            keyspace_events: 0,
         };
         config.refresh_hot();
         config
@@ -375,8 +380,7 @@ impl Config {
             slowlog_max_len: self.int("slowlog-max-len").max(0) as usize,
             timeout: self.int("timeout").max(0) as u64,
             requirepass_set: !self.text("requirepass").is_empty(),
-            notify_classes: crate::notify::parse_classes(self.text("notify-keyspace-events"))
-                .unwrap_or(0),
+            notify_classes: self.keyspace_events,
             output_limits: parse_output_limits(self.text("client-output-buffer-limit"), "")
                 .unwrap_or_default(),
         };
@@ -393,15 +397,20 @@ impl Config {
         if PARAMS[i].immutable {
             return Err(ConfigError::Immutable);
         }
-        self.values[i] = normalize(PARAMS[i].kind, value, &self.values[i])?;
-        self.refresh_hot();
-        Ok(())
+        self.store(i, value)
     }
 
     /// Sets a parameter at start-up (flags, config file), where immutable ones are allowed.
     pub fn set_at_startup(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
         let i = Self::slot(name).ok_or(ConfigError::Unknown)?;
+        self.store(i, value)
+    }
+
+    fn store(&mut self, i: usize, value: &str) -> Result<(), ConfigError> {
         self.values[i] = normalize(PARAMS[i].kind, value, &self.values[i])?;
+        if matches!(PARAMS[i].kind, Kind::KeyspaceEvents) {
+            self.keyspace_events = crate::notify::parse_classes(value).unwrap_or(0);
+        }
         self.refresh_hot();
         Ok(())
     }
@@ -578,6 +587,16 @@ mod tests {
         assert_eq!(c.set("databases", "4"), Err(ConfigError::Immutable));
         assert!(matches!(c.set("hz", "abc"), Err(ConfigError::Invalid(_))));
         assert_eq!(c.set("nope", "1"), Err(ConfigError::Unknown));
+    }
+
+    #[test]
+    fn new_key_events_stay_on_though_the_text_hides_them() {
+        let mut c = Config::default();
+        c.set("notify-keyspace-events", "KEAn").unwrap();
+        assert_eq!(c.get("notify-keyspace-events"), Some("AKE"));
+        assert_ne!(c.hot.notify_classes & crate::notify::NEW, 0);
+        c.set("notify-keyspace-events", "").unwrap();
+        assert_eq!(c.hot.notify_classes, 0);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 use super::strings::{max_string_len, read_string, write_string};
 use super::table::{command, CommandDef};
 use super::{errors, CmdError, CmdResult, Ctx};
+use crate::notify;
 use crate::protocol::request::parse_i64;
 use crate::store::value::StringValue;
 use crate::store::Value;
@@ -136,7 +137,7 @@ fn string_for_bits<'c>(
 ) -> Result<(&'c mut StringValue, bool), CmdError> {
     let (key, now) = (ctx.args.get(1), ctx.now_ms);
     let needed = (max_bit >> 3) as usize + 1;
-    if read_string(ctx.db(), key, now)?.is_none() {
+    if write_string(ctx.db(), key, now)?.is_none() {
         ctx.db().set(key, Value::String(StringValue::default()));
     }
     let s = write_string(ctx.db(), key, now)?.ok_or(errors::NO_SUCH_KEY)?;
@@ -159,7 +160,9 @@ fn setbit(ctx: &mut Ctx) -> CmdResult {
     let was = bit_at(&s.bytes, offset);
     set_bit_at(&mut s.bytes, offset, on);
     if grew || was != on {
-        ctx.modified(ctx.args.get(1));
+        let key = ctx.args.get(1);
+        ctx.modified(key);
+        ctx.notify(notify::STRING, "setbit", key);
     }
     ctx.out.int(i64::from(was));
     Ok(())
@@ -373,8 +376,10 @@ fn bitop(ctx: &mut Ctx) -> CmdResult {
         };
         ctx.db().set(target, Value::String(value));
         ctx.modified(target);
+        ctx.notify(notify::STRING, "set", target);
     } else if ctx.db().remove(target).is_some() {
         ctx.modified(target);
+        ctx.notify(notify::GENERIC, "del", target);
     }
     ctx.out.int(len as i64);
     Ok(())
@@ -654,6 +659,10 @@ fn bitfield_generic(ctx: &mut Ctx, read_only_command: bool) -> CmdResult {
     let key = ctx.args.get(1);
     for _ in 0..changes {
         ctx.modified(key);
+    }
+    // One event for the whole command, however many fields it changed.
+    if changes > 0 {
+        ctx.notify(notify::STRING, "setbit", key);
     }
     ctx.out.array(replies.len());
     for reply in replies {

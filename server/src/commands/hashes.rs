@@ -5,6 +5,7 @@ use super::keys::parse_cursor;
 use super::strings::incr_long_double;
 use super::table::{command, CommandDef};
 use super::{errors, CmdError, CmdResult, Ctx};
+use crate::notify;
 use crate::protocol::request::parse_i64;
 use crate::protocol::ReplyBuf;
 use crate::store::glob;
@@ -247,6 +248,7 @@ fn set_pairs(ctx: &mut Ctx, name: &str) -> Result<i64, CmdError> {
         }
     }
     ctx.modified(key);
+    ctx.notify(notify::HASH, "hset", key);
     // Redis counts one change per pair written, new or not.
     ctx.state.dirty += (args.len() / 2).saturating_sub(1) as u64;
     Ok(created)
@@ -276,6 +278,7 @@ fn hsetnx(ctx: &mut Ctx) -> CmdResult {
     hash.prepare_for(&[field, value], limits.max_value);
     hash.set(field, value, limits);
     ctx.modified(key);
+    ctx.notify(notify::HASH, "hset", key);
     ctx.out.int(1);
     Ok(())
 }
@@ -369,6 +372,10 @@ fn hdel(ctx: &mut Ctx) -> CmdResult {
         ctx.modified(key);
         // One change per field removed.
         ctx.state.dirty += deleted - 1;
+        ctx.notify(notify::HASH, "hdel", key);
+        if emptied {
+            ctx.notify(notify::GENERIC, "del", key);
+        }
     }
     ctx.out.int(deleted as i64);
     Ok(())
@@ -412,6 +419,7 @@ fn hincrby(ctx: &mut Ctx) -> CmdResult {
     let sum = current.checked_add(incr).ok_or(errors::OVERFLOW)?;
     hash.set(field, itoa::Buffer::new().format(sum).as_bytes(), limits);
     ctx.modified(key);
+    ctx.notify(notify::HASH, "hincrby", key);
     ctx.out.int(sum);
     Ok(())
 }
@@ -438,6 +446,7 @@ fn hincrbyfloat(ctx: &mut Ctx) -> CmdResult {
     };
     hash.set(field, &sum, limits);
     ctx.modified(key);
+    ctx.notify(notify::HASH, "hincrbyfloat", key);
     ctx.out.bulk(&sum);
     Ok(())
 }

@@ -351,7 +351,7 @@ fn exists(ctx: &mut Ctx) -> CmdResult {
     let now = ctx.now_ms;
     let mut count = 0;
     for key in ctx.args.iter().skip(1) {
-        if ctx.db().contains(key, now) {
+        if ctx.db().get_untouched(key, now).is_some() {
             count += 1;
         }
     }
@@ -367,7 +367,11 @@ fn peek<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Option<&'a Value> {
 
 fn type_command(ctx: &mut Ctx) -> CmdResult {
     let key = ctx.arg(1);
-    let name = peek(ctx, key).map_or("none", Value::type_name);
+    let now = ctx.now_ms;
+    let name = ctx
+        .db()
+        .get_untouched(key, now)
+        .map_or("none", Value::type_name);
     ctx.out.simple(name);
     Ok(())
 }
@@ -384,14 +388,15 @@ fn rename_generic(ctx: &mut Ctx, nx: bool) -> CmdResult {
     let (from, to) = (ctx.arg(1), ctx.arg(2));
     let now = ctx.now_ms;
     let db = ctx.db();
-    if db.get(from, now).is_none() {
+    // Write lookups, as Redis's: a missing key is no keyspace miss.
+    if db.get_mut(from, now).is_none() {
         return Err(errors::NO_SUCH_KEY.into());
     }
     if from == to {
         reply_renamed(ctx, nx, false);
         return Ok(());
     }
-    if db.get(to, now).is_some() {
+    if db.get_mut(to, now).is_some() {
         if nx {
             ctx.out.int(0);
             return Ok(());
@@ -406,6 +411,8 @@ fn rename_generic(ctx: &mut Ctx, nx: bool) -> CmdResult {
     }
     ctx.modified(from);
     ctx.modified(to);
+    ctx.notify(notify::GENERIC, "rename_from", from);
+    ctx.notify(notify::GENERIC, "rename_to", to);
     reply_renamed(ctx, nx, true);
     Ok(())
 }
@@ -476,6 +483,8 @@ fn copy(ctx: &mut Ctx) -> CmdResult {
         target.set_deadline(to, at);
     }
     ctx.state.key_modified(dst, to);
+    ctx.state
+        .notify_keyspace_event(notify::GENERIC, "copy_to", to, dst, now);
     ctx.out.int(1);
     Ok(())
 }
@@ -488,7 +497,7 @@ fn move_command(ctx: &mut Ctx) -> CmdResult {
         return Err(SAME_OBJECT.into());
     }
     let now = ctx.now_ms;
-    if ctx.db().get(key, now).is_none() {
+    if ctx.db().get_mut(key, now).is_none() {
         ctx.out.int(0);
         return Ok(());
     }
@@ -507,6 +516,9 @@ fn move_command(ctx: &mut Ctx) -> CmdResult {
     }
     ctx.modified(key);
     ctx.state.key_modified(dst, key);
+    ctx.notify(notify::GENERIC, "move_from", key);
+    ctx.state
+        .notify_keyspace_event(notify::GENERIC, "move_to", key, dst, now);
     ctx.out.int(1);
     Ok(())
 }
@@ -850,7 +862,7 @@ fn expire_generic(ctx: &mut Ctx, name: &str, seconds: bool, relative: bool) -> C
         .ok_or_else(|| format!("ERR invalid expire time in '{name}' command"))?;
     let key = ctx.arg(1);
     let db = ctx.db();
-    if db.get(key, now).is_none() {
+    if db.get_mut(key, now).is_none() {
         ctx.out.int(0);
         return Ok(());
     }
@@ -858,12 +870,17 @@ fn expire_generic(ctx: &mut Ctx, name: &str, seconds: bool, relative: bool) -> C
         ctx.out.int(0);
         return Ok(());
     }
-    if when <= now {
+    // A deadline already past deletes the key now, announced as a deletion (Redis's
+    // checkAlreadyExpired in expireGenericCommand).
+    let event = if when <= now {
         db.remove(key);
+        "del"
     } else {
         db.set_deadline(key, when);
-    }
+        "expire"
+    };
     ctx.modified(key);
+    ctx.notify(notify::GENERIC, event, key);
     ctx.out.int(1);
     Ok(())
 }
@@ -906,7 +923,7 @@ fn ttl_reply(exists: bool, deadline: Option<i64>, now: i64, ms: bool, absolute: 
 fn ttl_generic(ctx: &mut Ctx, ms: bool, absolute: bool) -> CmdResult {
     let key = ctx.arg(1);
     let now = ctx.now_ms;
-    let exists = peek(ctx, key).is_some();
+    let exists = ctx.db().get_untouched(key, now).is_some();
     let deadline = ctx.db().deadline(key);
     ctx.out.int(ttl_reply(exists, deadline, now, ms, absolute));
     Ok(())
@@ -932,9 +949,10 @@ fn persist(ctx: &mut Ctx) -> CmdResult {
     let key = ctx.arg(1);
     let now = ctx.now_ms;
     let db = ctx.db();
-    let removed = db.get(key, now).is_some() && db.persist(key);
+    let removed = db.get_mut(key, now).is_some() && db.persist(key);
     if removed {
         ctx.modified(key);
+        ctx.notify(notify::GENERIC, "persist", key);
     }
     ctx.out.int(removed as i64);
     Ok(())
@@ -1007,6 +1025,32 @@ mod tests {
             let key: Key = format!("old:{i}").into_bytes().into();
             assert!(seen.contains(&key), "old:{i} missed");
         }
+    }
+
+    #[test]
+    fn read_lookups_raise_keymiss_and_write_lookups_do_not() {
+        let mut db = Db::default();
+        db.notify_classes = notify::parse_classes("KEAm").unwrap();
+        assert!(db.get_mut(b"missing", 0).is_none());
+        assert!(db.events.is_empty());
+        assert_eq!(db.misses_since_count, 0);
+        assert!(db.get_untouched(b"missing", 0).is_none());
+        assert!(db.get(b"missing", 0).is_none());
+        let events: Vec<_> = db.events.iter().map(|e| (e.event, &*e.key)).collect();
+        assert_eq!(
+            events,
+            [("keymiss", &b"missing"[..]), ("keymiss", &b"missing"[..])]
+        );
+        assert_eq!(db.misses_since_count, 2);
+        db.set(b"here", Value::from(&b"v"[..]));
+        let before = db.access(b"here");
+        assert!(db.get_untouched(b"here", 5_000).is_some());
+        assert_eq!(
+            db.access(b"here"),
+            before,
+            "EXISTS-like reads leave the access record"
+        );
+        assert_eq!(db.hits_since_count, 1);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use super::table::{command, CommandDef};
 use super::{errors, parse_block_timeout, BlockRequest, CmdError, CmdResult, Ctx, TimeoutReply};
+use crate::notify;
 use crate::protocol::request::parse_i64;
 use crate::protocol::{Args, ReplyBuf};
 use crate::store::list::{Elem, End, ListValue};
@@ -388,15 +389,41 @@ fn pop_range(out: &mut ReplyBuf, list: &mut ListValue, end: End, count: usize) {
 }
 
 /// After elements left `key`: the key goes with its last element, else the list may shrink
-/// back to the packed encoding.
-fn after_removal(db: &mut Db, key: &[u8], limit: i64) {
+/// back to the packed encoding. True if the key went.
+fn after_removal(db: &mut Db, key: &[u8], limit: i64) -> bool {
     let now = db.clock_ms;
     match db.get_mut(key, now) {
         Some(Value::List(list)) if list.is_empty() => {
             db.remove(key);
+            true
         }
-        Some(Value::List(list)) => list.shrink_check(limit),
-        _ => {}
+        Some(Value::List(list)) => {
+            list.shrink_check(limit);
+            false
+        }
+        _ => false,
+    }
+}
+
+/// Announces `event` on `key`, then its deletion if the list went with its last element.
+fn notify_removal(ctx: &mut Ctx, event: &'static str, key: &[u8], deleted: bool) {
+    ctx.notify(notify::LIST, event, key);
+    if deleted {
+        ctx.notify(notify::GENERIC, "del", key);
+    }
+}
+
+fn push_event(end: End) -> &'static str {
+    match end {
+        End::Head => "lpush",
+        End::Tail => "rpush",
+    }
+}
+
+fn pop_event(end: End) -> &'static str {
+    match end {
+        End::Head => "lpop",
+        End::Tail => "rpop",
     }
 }
 
@@ -446,6 +473,7 @@ fn push(ctx: &mut Ctx, end: End, only_existing: bool) -> CmdResult {
     };
     ctx.out.int(len as i64);
     written(ctx, key, values.len() as u64);
+    ctx.notify(notify::LIST, push_event(end), key);
     Ok(())
 }
 
@@ -499,8 +527,9 @@ fn pop(ctx: &mut Ctx, end: End, name: &str) -> CmdResult {
             }
         },
     };
-    after_removal(db, key, limit);
+    let deleted = after_removal(db, key, limit);
     written(ctx, key, popped as u64);
+    notify_removal(ctx, pop_event(end), key, deleted);
     Ok(())
 }
 
@@ -586,6 +615,7 @@ fn lset(ctx: &mut Ctx) -> CmdResult {
     list.shrink_check(limit);
     ctx.out.ok();
     written(ctx, key, 1);
+    ctx.notify(notify::LIST, "lset", key);
     Ok(())
 }
 
@@ -613,6 +643,7 @@ fn linsert(ctx: &mut Ctx) -> CmdResult {
     let len = list.len();
     ctx.out.int(len as i64);
     written(ctx, key, 1);
+    ctx.notify(notify::LIST, "linsert", key);
     Ok(())
 }
 
@@ -628,8 +659,9 @@ fn lrem(ctx: &mut Ctx) -> CmdResult {
     let from = if count < 0 { End::Tail } else { End::Head };
     let removed = list.remove(value, count.unsigned_abs() as usize, from);
     if removed > 0 {
-        after_removal(db, key, limit);
+        let deleted = after_removal(db, key, limit);
         written(ctx, key, removed as u64);
+        notify_removal(ctx, "lrem", key, deleted);
     }
     ctx.out.int(removed as i64);
     Ok(())
@@ -652,10 +684,11 @@ fn ltrim(ctx: &mut Ctx) -> CmdResult {
     list.delete_range(0, left);
     let kept = list.len();
     list.delete_range(kept - right, right);
-    after_removal(db, key, limit);
+    let deleted = after_removal(db, key, limit);
     // Redis announces the write even when nothing was trimmed.
     ctx.modified(key);
     ctx.state.dirty = ctx.state.dirty - 1 + (left + right) as u64;
+    notify_removal(ctx, "ltrim", key, deleted);
     ctx.out.ok();
     Ok(())
 }
@@ -780,10 +813,13 @@ fn move_element(ctx: &mut Ctx, from: End, to: End) -> CmdResult {
             db.set(dst, Value::List(list));
         }
     }
-    after_removal(db, src, limit);
+    let deleted = after_removal(db, src, limit);
     ctx.out.bulk(&value);
     written(ctx, dst, 0);
     written(ctx, src, 1);
+    // Redis announces the push before the pop that fed it.
+    ctx.notify(notify::LIST, push_event(to), dst);
+    notify_removal(ctx, pop_event(from), src, deleted);
     Ok(())
 }
 
@@ -856,8 +892,9 @@ fn pop_first(
                 1
             }
         };
-        after_removal(db, key, limit);
+        let deleted = after_removal(db, key, limit);
         written(ctx, key, popped as u64);
+        notify_removal(ctx, pop_event(end), key, deleted);
         return Ok(true);
     }
     Ok(false)

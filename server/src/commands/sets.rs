@@ -6,6 +6,7 @@ use super::errors;
 use super::keys::parse_cursor;
 use super::table::{command, CommandDef};
 use super::{CmdError, CmdResult, Ctx};
+use crate::notify;
 use crate::protocol::request::parse_i64;
 use crate::protocol::{Args, ReplyBuf};
 use crate::store::glob;
@@ -253,21 +254,16 @@ fn write_set<'d>(
     }
 }
 
-/// Looks every key up (reads count hits, as Redis's lookupKeyRead; STORE forms look up for
-/// writing), failing on the first that is not a set; then lends them all out.
+/// Looks every key up for reading (the STORE forms too: Redis reads their sources with
+/// lookupKeyRead, so a missing one is a keyspace miss), failing on the first that is not a set;
+/// then lends them all out.
 fn lookup_sets<'d>(
     db: &'d mut Db,
     keys: &[&[u8]],
     now: i64,
-    for_write: bool,
 ) -> Result<Vec<Option<&'d SetValue>>, CmdError> {
     for key in keys {
-        let value = if for_write {
-            db.get_mut(key, now).map(|v| &*v)
-        } else {
-            db.get(key, now)
-        };
-        if let Some(v) = value {
+        if let Some(v) = db.get(key, now) {
             if !matches!(v, Value::Set(_)) {
                 return Err(errors::WRONGTYPE.into());
             }
@@ -304,6 +300,7 @@ fn sadd(ctx: &mut Ctx) -> CmdResult {
     };
     if added > 0 {
         ctx.modified(key);
+        ctx.notify(notify::SET, "sadd", key);
     }
     ctx.out.int(added as i64);
     Ok(())
@@ -315,8 +312,8 @@ fn srem(ctx: &mut Ctx) -> CmdResult {
     let args = ctx.args;
     let db = ctx.db();
     let mut removed = 0;
+    let mut emptied = false;
     if let Some(set) = write_set(db, key, now)? {
-        let mut emptied = false;
         for member in args.iter().skip(2) {
             if set.remove(member) {
                 removed += 1;
@@ -332,6 +329,10 @@ fn srem(ctx: &mut Ctx) -> CmdResult {
     }
     if removed > 0 {
         ctx.modified(key);
+        ctx.notify(notify::SET, "srem", key);
+        if emptied {
+            ctx.notify(notify::GENERIC, "del", key);
+        }
     }
     ctx.out.int(removed);
     Ok(())
@@ -402,10 +403,12 @@ fn spop_one(ctx: &mut Ctx) -> CmdResult {
         return Ok(());
     };
     let popped = set.pop_random().unwrap_or_default();
-    if set.is_empty() {
+    let emptied = set.is_empty();
+    if emptied {
         db.remove(key);
     }
     ctx.modified(key);
+    notify_spop(ctx, key, emptied);
     ctx.out.bulk(&popped);
     Ok(())
 }
@@ -431,7 +434,8 @@ fn spop_count(ctx: &mut Ctx) -> CmdResult {
         return Ok(());
     }
     let size = set.len();
-    if count >= size as u64 {
+    let emptied = count >= size as u64;
+    if emptied {
         // Redis answers with the union of the one set, whose order this reproduces.
         let all = combine(&[Some(&*set)], SetOp::Union, &limits);
         out.set(all.len());
@@ -453,7 +457,15 @@ fn spop_count(ctx: &mut Ctx) -> CmdResult {
         }
     }
     ctx.modified(key);
+    notify_spop(ctx, key, emptied);
     Ok(())
+}
+
+fn notify_spop(ctx: &mut Ctx, key: &[u8], emptied: bool) {
+    ctx.notify(notify::SET, "spop", key);
+    if emptied {
+        ctx.notify(notify::GENERIC, "del", key);
+    }
 }
 
 fn srandmember(ctx: &mut Ctx) -> CmdResult {
@@ -550,20 +562,29 @@ fn smove(ctx: &mut Ctx) -> CmdResult {
         ctx.out.int(0);
         return Ok(());
     }
-    if source.is_empty() {
+    let emptied = source.is_empty();
+    if emptied {
         db.remove(src);
     }
-    if dst_exists {
-        if let Some(target) = write_set(db, dst, now)? {
-            target.add(member, &limits);
-        }
+    // Redis announces the removal (and the source's deletion) before it creates the destination.
+    ctx.notify(notify::SET, "srem", src);
+    if emptied {
+        ctx.notify(notify::GENERIC, "del", src);
+    }
+    let db = ctx.db();
+    let added = if dst_exists {
+        write_set(db, dst, now)?.is_some_and(|target| target.add(member, &limits))
     } else {
         let mut target = SetValue::for_members(member, 1, &limits);
         target.add(member, &limits);
         db.set(dst, Value::Set(target));
-    }
+        true
+    };
     ctx.modified(src);
     ctx.modified(dst);
+    if added {
+        ctx.notify(notify::SET, "sadd", dst);
+    }
     ctx.out.int(1);
     Ok(())
 }
@@ -626,9 +647,8 @@ fn sintercard(ctx: &mut Ctx) -> CmdResult {
 fn intersect(ctx: &mut Ctx, keys: &[&[u8]], mode: InterMode<'_>) -> CmdResult {
     let limits = limits(ctx);
     let now = ctx.now_ms;
-    let store = matches!(mode, InterMode::Store { .. });
     let (db, out) = parts(ctx);
-    let found = lookup_sets(db, keys, now, store)?;
+    let found = lookup_sets(db, keys, now)?;
     let mut sets: Vec<&SetValue> = found.iter().flatten().copied().collect();
     sets.sort_by_key(|s| s.len());
     // A missing key is an empty set, and so is the intersection.
@@ -680,7 +700,7 @@ fn intersect(ctx: &mut Ctx, keys: &[&[u8]], mode: InterMode<'_>) -> CmdResult {
         _ => None,
     };
     match mode {
-        InterMode::Store { dst } => store_result(ctx, dst, result),
+        InterMode::Store { dst } => store_result(ctx, dst, result, "sinterstore"),
         InterMode::Card { .. } => {
             ctx.out.int(0);
             Ok(())
@@ -692,19 +712,26 @@ fn intersect(ctx: &mut Ctx, keys: &[&[u8]], mode: InterMode<'_>) -> CmdResult {
     }
 }
 
-/// Stores a *STORE result: a non-empty set replaces whatever `dst` held (TTL dropped); an
-/// empty one deletes `dst`.
-fn store_result(ctx: &mut Ctx, dst: &[u8], result: Option<SetValue>) -> CmdResult {
+/// Stores a *STORE result: a non-empty set replaces whatever `dst` held (TTL dropped) and is
+/// announced as `event`; an empty one deletes `dst`.
+fn store_result(
+    ctx: &mut Ctx,
+    dst: &[u8],
+    result: Option<SetValue>,
+    event: &'static str,
+) -> CmdResult {
     match result.filter(|s| !s.is_empty()) {
         Some(set) => {
             let n = set.len();
             ctx.db().set(dst, Value::Set(set));
             ctx.modified(dst);
+            ctx.notify(notify::SET, event, dst);
             ctx.out.int(n as i64);
         }
         None => {
             if ctx.db().remove(dst).is_some() {
                 ctx.modified(dst);
+                ctx.notify(notify::GENERIC, "del", dst);
             }
             ctx.out.int(0);
         }
@@ -775,11 +802,15 @@ fn union_or_diff(ctx: &mut Ctx, op: SetOp, store: bool) -> CmdResult {
     let skip = if store { 2 } else { 1 };
     let keys: Vec<&[u8]> = ctx.args.iter().skip(skip).collect();
     let (db, out) = parts(ctx);
-    let sets = lookup_sets(db, &keys, now, store)?;
+    let sets = lookup_sets(db, &keys, now)?;
     let result = combine(&sets, op, &limits);
     if store {
         let dst = ctx.arg(1);
-        return store_result(ctx, dst, Some(result));
+        let event = match op {
+            SetOp::Union => "sunionstore",
+            SetOp::Diff => "sdiffstore",
+        };
+        return store_result(ctx, dst, Some(result), event);
     }
     out.set(result.len());
     for m in result.iter() {

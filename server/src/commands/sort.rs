@@ -4,6 +4,7 @@
 
 use super::table::{command, CommandDef};
 use super::{errors, CmdError, CmdResult, Ctx};
+use crate::notify;
 use crate::protocol::request::parse_i64;
 use crate::protocol::Args;
 use crate::store::list::{End, ListValue};
@@ -125,8 +126,9 @@ fn parse_options<'a>(ctx: &Ctx<'a>, read_only: bool) -> Result<Options<'a>, CmdE
 
 /// Redis's lookupKeyByPattern: `#` is the element itself; otherwise the first `*` of the
 /// pattern is replaced by the element, and a `->field` suffix reads a hash field instead of a
-/// string. A pattern without `*` finds nothing.
-fn lookup_by_pattern(db: &Db, pattern: &[u8], element: &[u8], now_ms: i64) -> Option<Vec<u8>> {
+/// string. A pattern without `*` finds nothing. The key is looked up for reading, as in Redis: a
+/// missing one is a keyspace miss (and a `keymiss` event), an expired one goes.
+fn lookup_by_pattern(db: &mut Db, pattern: &[u8], element: &[u8], now_ms: i64) -> Option<Vec<u8>> {
     if pattern == b"#" {
         return Some(element.to_vec());
     }
@@ -140,10 +142,7 @@ fn lookup_by_pattern(db: &Db, pattern: &[u8], element: &[u8], now_ms: i64) -> Op
     let mut key = pattern[..star].to_vec();
     key.extend_from_slice(element);
     key.extend_from_slice(suffix);
-    if db.deadline(&key).is_some_and(|at| at < now_ms) {
-        return None;
-    }
-    match (db.keys.get(&key).map(|e| &e.value), field) {
+    match (db.get(&key, now_ms), field) {
         (Some(Value::String(s)), None) => Some(s.bytes.clone()),
         (Some(Value::Hash(h)), Some(field)) => h.get(field).map(<[u8]>::to_vec),
         _ => None,
@@ -300,6 +299,7 @@ fn sort_generic(ctx: &mut Ctx, read_only: bool) -> CmdResult {
             if output.is_empty() {
                 if db.remove(dest).is_some() {
                     ctx.modified(dest);
+                    ctx.notify(notify::GENERIC, "del", dest);
                 }
             } else {
                 let limit = ctx.state.config.hot.list_max_listpack_size;
@@ -311,6 +311,7 @@ fn sort_generic(ctx: &mut Ctx, read_only: bool) -> CmdResult {
                 }
                 ctx.db().set(dest, Value::List(list));
                 ctx.modified(dest);
+                ctx.notify(notify::LIST, "sortstore", dest);
             }
             ctx.out.int(stored);
         }

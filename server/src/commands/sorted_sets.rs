@@ -6,6 +6,7 @@ use rand::seq::index::sample;
 use super::keys::parse_cursor;
 use super::table::{command, CommandDef};
 use super::{errors, parse_block_timeout, BlockRequest, CmdError, CmdResult, Ctx};
+use crate::notify;
 use crate::protocol::request::parse_i64;
 use crate::protocol::{Args, ReplyBuf};
 use crate::store::glob;
@@ -540,46 +541,68 @@ fn reply_items(out: &mut ReplyBuf, items: &[(Vec<u8>, f64)], withscores: bool) {
     }
 }
 
-/// Writes `z` under `dst` when it has members, else deletes `dst`; replies the count.
-fn store_result(ctx: &mut Ctx, dst: &[u8], z: ZSetValue) {
+/// Writes `z` under `dst` when it has members, announced as `event`, else deletes `dst`;
+/// replies the count.
+fn store_result(ctx: &mut Ctx, dst: &[u8], z: ZSetValue, event: &'static str) {
     let n = z.len();
     if n > 0 {
         ctx.db().set(dst, Value::ZSet(z));
         ctx.modified(dst);
+        ctx.notify(notify::ZSET, event, dst);
     } else if ctx.db().remove(dst).is_some() {
         ctx.modified(dst);
+        ctx.notify(notify::GENERIC, "del", dst);
     }
     ctx.out.int(n as i64);
 }
 
+/// Announces `event` on `key`, then its deletion if the set went with its last member.
+fn notify_removal(ctx: &mut Ctx, event: &'static str, key: &[u8], deleted: bool) {
+    ctx.notify(notify::ZSET, event, key);
+    if deleted {
+        ctx.notify(notify::GENERIC, "del", key);
+    }
+}
+
+fn pop_event(max: bool) -> &'static str {
+    if max {
+        "zpopmax"
+    } else {
+        "zpopmin"
+    }
+}
+
 /// Removes up to `count` members from the low (or high) end of the set at `key`, deleting the
-/// key when it empties.
-fn pop(db: &mut Db, key: &[u8], max: bool, count: usize) -> Vec<(Vec<u8>, f64)> {
+/// key when it empties (then true).
+fn pop(db: &mut Db, key: &[u8], max: bool, count: usize) -> (Vec<(Vec<u8>, f64)>, bool) {
     let Some(Value::ZSet(z)) = db.keys.get_mut(key).map(|e| &mut e.value) else {
-        return Vec::new();
+        return (Vec::new(), false);
     };
     let items = z.collect(0, max, count);
     for (m, _) in &items {
         z.remove(m);
     }
-    if z.is_empty() {
+    let emptied = z.is_empty();
+    if emptied {
         db.remove(key);
     }
-    items
+    (items, emptied)
 }
 
-fn remove_ranks(db: &mut Db, key: &[u8], lo: usize, hi: usize) -> usize {
+/// Removes the members of ranks `lo..hi`: how many, and whether the key went with them.
+fn remove_ranks(db: &mut Db, key: &[u8], lo: usize, hi: usize) -> (usize, bool) {
     let Some(Value::ZSet(z)) = db.keys.get_mut(key).map(|e| &mut e.value) else {
-        return 0;
+        return (0, false);
     };
     let items = z.collect(lo, false, hi.saturating_sub(lo));
     for (m, _) in &items {
         z.remove(m);
     }
-    if z.is_empty() {
+    let emptied = z.is_empty();
+    if emptied {
         db.remove(key);
     }
-    items.len()
+    (items.len(), emptied)
 }
 
 /// Redis's rank-range sanitizing: negative ranks count from the end; None when empty.
@@ -702,6 +725,7 @@ fn zadd_generic(ctx: &mut Ctx, zincrby: bool) -> CmdResult {
     }
     if added + updated > 0 {
         ctx.modified(key);
+        ctx.notify(notify::ZSET, if incr { "zincr" } else { "zadd" }, key);
     }
     if incr {
         if processed > 0 {
@@ -733,11 +757,13 @@ fn zrem(ctx: &mut Ctx) -> CmdResult {
             break;
         }
     }
-    if z.is_empty() {
+    let emptied = z.is_empty();
+    if emptied {
         db.remove(key);
     }
     if deleted > 0 {
         ctx.modified(key);
+        notify_removal(ctx, "zrem", key, emptied);
     }
     ctx.out.int(deleted);
     Ok(())
@@ -1004,7 +1030,7 @@ fn zrange_generic(
             let items =
                 selected.map_or_else(Vec::new, |(z, (first, count))| z.collect(first, rev, count));
             let result = ZSetValue::from_items(items.iter().map(|(m, s)| (m.as_slice(), *s)), lim);
-            store_result(ctx, dst, result);
+            store_result(ctx, dst, result, "zrangestore");
         }
     }
     Ok(())
@@ -1041,12 +1067,18 @@ fn zremrange_generic(ctx: &mut Ctx, range: Range) -> CmdResult {
         ctx.out.int(0);
         return Ok(());
     };
+    let event = match range {
+        Range::Rank(..) => "zremrangebyrank",
+        Range::Score(..) => "zremrangebyscore",
+        Range::Lex(..) => "zremrangebylex",
+    };
     let span = select(z, &range, false, 0, -1);
-    let deleted = span.map_or(0, |(first, count)| {
+    let (deleted, emptied) = span.map_or((0, false), |(first, count)| {
         remove_ranks(db, key, first, first + count)
     });
     if deleted > 0 {
         ctx.modified(key);
+        notify_removal(ctx, event, key, emptied);
     }
     ctx.out.int(deleted as i64);
     Ok(())
@@ -1081,8 +1113,9 @@ fn zpop_generic(ctx: &mut Ctx, max: bool) -> CmdResult {
         ctx.out.array(0);
         return Ok(());
     }
-    let items = pop(db, key, max, count.unwrap_or(1));
+    let (items, emptied) = pop(db, key, max, count.unwrap_or(1));
     ctx.modified(key);
+    notify_removal(ctx, pop_event(max), key, emptied);
     // RESP3 nests each pair only when a count was given.
     let nested = ctx.out.is_resp3() && count.is_some();
     if nested {
@@ -1166,8 +1199,9 @@ fn mpop_serve(ctx: &mut Ctx, keys: &[&[u8]], max: bool, count: usize) -> Result<
     let Some(key) = found else {
         return Ok(false);
     };
-    let items = pop(db, key, max, count);
+    let (items, emptied) = pop(db, key, max, count);
     ctx.modified(key);
+    notify_removal(ctx, pop_event(max), key, emptied);
     ctx.out.array(2);
     ctx.out.bulk(key);
     ctx.out.array(items.len());
@@ -1238,8 +1272,9 @@ fn bzpop_generic(ctx: &mut Ctx, max: bool) -> CmdResult {
         block_or_null(ctx, &keys, deadline);
         return Ok(());
     };
-    let items = pop(db, key, max, 1);
+    let (items, emptied) = pop(db, key, max, 1);
     ctx.modified(key);
+    notify_removal(ctx, pop_event(max), key, emptied);
     ctx.out.array(1 + 2 * items.len());
     ctx.out.bulk(key);
     for (m, s) in &items {
@@ -1624,7 +1659,12 @@ fn setop_generic(
         None => reply_items(out, &result, withscores),
         Some(dst) => {
             let z = ZSetValue::from_items(result.iter().map(|(m, s)| (m.as_slice(), *s)), lim);
-            store_result(ctx, dst, z);
+            let event = match op {
+                SetOp::Union => "zunionstore",
+                SetOp::Inter => "zinterstore",
+                SetOp::Diff => "zdiffstore",
+            };
+            store_result(ctx, dst, z, event);
         }
     }
     Ok(())

@@ -4,6 +4,7 @@ use std::sync::atomic::Ordering;
 
 use super::table::{command, CommandDef};
 use super::{errors, CmdError, CmdResult, Ctx};
+use crate::notify;
 use crate::protocol::request::parse_i64;
 use crate::store::value::StringValue;
 use crate::store::{Db, Value};
@@ -267,7 +268,8 @@ pub(super) fn read_string<'a>(
     }
 }
 
-/// Like `read_string`, for changing the string in place.
+/// The string at `key` for a write: a write lookup, as Redis's lookupKeyWrite, so a missing key
+/// counts no keyspace miss and raises no `keymiss` event.
 pub(super) fn write_string<'a>(
     db: &'a mut Db,
     key: &[u8],
@@ -456,6 +458,10 @@ fn set_generic(ctx: &mut Ctx, req: SetRequest) -> CmdResult {
         db.set_deadline(req.key, at);
     }
     ctx.modified(req.key);
+    ctx.notify(notify::STRING, "set", req.key);
+    if deadline.is_some() {
+        ctx.notify(notify::GENERIC, "expire", req.key);
+    }
     if req.flags & GET == 0 {
         (req.on_done)(ctx);
     }
@@ -525,6 +531,7 @@ fn getset(ctx: &mut Ctx) -> CmdResult {
     reply_get(ctx, key)?;
     ctx.db().set(key, Value::from(value));
     ctx.modified(key);
+    ctx.notify(notify::STRING, "set", key);
     Ok(())
 }
 
@@ -533,6 +540,7 @@ fn getdel(ctx: &mut Ctx) -> CmdResult {
     reply_get(ctx, key)?;
     if ctx.db().remove(key).is_some() {
         ctx.modified(key);
+        ctx.notify(notify::GENERIC, "del", key);
     }
     Ok(())
 }
@@ -555,12 +563,17 @@ fn getex(ctx: &mut Ctx) -> CmdResult {
         Some(at) if opts.flags & (EXAT | PXAT) != 0 && at <= now => {
             db.remove(key);
             ctx.modified(key);
+            ctx.notify(notify::GENERIC, "del", key);
         }
         Some(at) => {
             db.set_deadline(key, at);
             ctx.modified(key);
+            ctx.notify(notify::GENERIC, "expire", key);
         }
-        None if opts.flags & PERSIST != 0 && db.persist(key) => ctx.modified(key),
+        None if opts.flags & PERSIST != 0 && db.persist(key) => {
+            ctx.modified(key);
+            ctx.notify(notify::GENERIC, "persist", key);
+        }
         None => {}
     }
     Ok(())
@@ -597,6 +610,7 @@ fn mset_generic(ctx: &mut Ctx, only_if_none: bool) -> CmdResult {
         let (key, value) = (ctx.arg(i), ctx.arg(i + 1));
         ctx.db().set(key, Value::from(value));
         ctx.modified(key);
+        ctx.notify(notify::STRING, "set", key);
     }
     if only_if_none {
         ctx.out.int(1);
@@ -616,7 +630,7 @@ fn msetnx(ctx: &mut Ctx) -> CmdResult {
 
 fn append(ctx: &mut Ctx) -> CmdResult {
     let (key, tail, now) = (ctx.arg(1), ctx.arg(2), ctx.now_ms);
-    let current = read_string(&mut ctx.state.dbs[ctx.db], key, now)?.map(|s| s.bytes.len());
+    let current = write_string(&mut ctx.state.dbs[ctx.db], key, now)?.map(|s| s.bytes.len());
     let total = match current {
         Some(len) => {
             check_string_length(ctx, len as i64, tail.len() as i64)?;
@@ -632,6 +646,7 @@ fn append(ctx: &mut Ctx) -> CmdResult {
         }
     };
     ctx.modified(key);
+    ctx.notify(notify::STRING, "append", key);
     ctx.out.int(total as i64);
     Ok(())
 }
@@ -647,7 +662,7 @@ fn strlen(ctx: &mut Ctx) -> CmdResult {
 /// Adds `by` to the integer at argument 1, keeping the key's deadline.
 fn incr_decr(ctx: &mut Ctx, by: i64) -> CmdResult {
     let (key, now) = (ctx.arg(1), ctx.now_ms);
-    let current = match read_string(&mut ctx.state.dbs[ctx.db], key, now)? {
+    let current = match write_string(&mut ctx.state.dbs[ctx.db], key, now)? {
         Some(s) => parse_int_arg(&s.bytes)?,
         None => 0,
     };
@@ -655,6 +670,7 @@ fn incr_decr(ctx: &mut Ctx, by: i64) -> CmdResult {
     let text = itoa::Buffer::new().format(value).as_bytes().to_vec();
     ctx.db().set_keep_ttl(key, Value::from(text));
     ctx.modified(key);
+    ctx.notify(notify::STRING, "incrby", key);
     ctx.out.int(value);
     Ok(())
 }
@@ -728,12 +744,13 @@ pub fn incr_long_double(value: Option<&[u8]>, incr: &[u8]) -> Result<Vec<u8>, &'
 
 fn incrbyfloat(ctx: &mut Ctx) -> CmdResult {
     let (key, now) = (ctx.arg(1), ctx.now_ms);
-    let current = read_string(&mut ctx.state.dbs[ctx.db], key, now)?.map(|s| s.bytes.as_slice());
+    let current = write_string(&mut ctx.state.dbs[ctx.db], key, now)?.map(|s| s.bytes.as_slice());
     let sum = incr_long_double(current, ctx.args.get(2))?;
     ctx.out.bulk(&sum);
     ctx.db()
         .set_keep_ttl(key, Value::String(StringValue::unencoded(sum)));
     ctx.modified(key);
+    ctx.notify(notify::STRING, "incrbyfloat", key);
     Ok(())
 }
 
@@ -771,7 +788,7 @@ fn setrange(ctx: &mut Ctx) -> CmdResult {
         return Err("ERR offset is out of range".into());
     }
     let (key, value, now) = (ctx.arg(1), ctx.arg(3), ctx.now_ms);
-    let exists = read_string(&mut ctx.state.dbs[ctx.db], key, now)?.map(|s| s.bytes.len());
+    let exists = write_string(&mut ctx.state.dbs[ctx.db], key, now)?.map(|s| s.bytes.len());
     if value.is_empty() {
         ctx.out.int(exists.unwrap_or(0) as i64);
         return Ok(());
@@ -792,6 +809,7 @@ fn setrange(ctx: &mut Ctx) -> CmdResult {
     s.modified_in_place = true;
     let len = s.bytes.len();
     ctx.modified(key);
+    ctx.notify(notify::STRING, "setrange", key);
     ctx.out.int(len as i64);
     Ok(())
 }

@@ -144,6 +144,19 @@ impl Db {
         Some(&mut entry.value)
     }
 
+    /// The value of `key` for reading without recording a use (EXISTS, TYPE, TTL: Redis's
+    /// LOOKUP_NOTOUCH): still counted as a keyspace hit or miss, a miss raising `keymiss`.
+    pub fn get_untouched(&mut self, key: &[u8], now_ms: i64) -> Option<&Value> {
+        self.expire_if_needed(key, now_ms);
+        if self.keys.contains_key(key) {
+            self.hits_since_count += 1;
+        } else {
+            self.misses_since_count += 1;
+            self.raise(crate::notify::KEY_MISS, "keymiss", key);
+        }
+        self.keys.get(key).map(|e| &e.value)
+    }
+
     /// The value of `key` without recording a use (OBJECT, TYPE-like peeks), after lazy expiry.
     pub fn peek(&mut self, key: &[u8], now_ms: i64) -> Option<&Value> {
         self.expire_if_needed(key, now_ms);
