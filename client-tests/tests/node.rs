@@ -11,6 +11,7 @@ scenarios!(
     Language::Node,
     ioredis_commands => "ioredis-commands",
     ioredis_pubsub => "ioredis-pubsub",
+    keyspace_notifications => "keyspace-notifications",
     node_redis_commands => "node-redis-commands",
     connect_redis_sessions => "connect-redis-sessions",
     node_redis_pubsub => "node-redis-pubsub",

@@ -1,7 +1,7 @@
 // A cache-invalidation consumer: keyspace and keyevent notifications, including expiry, read
 // with ioredis pattern subscriptions.
 import Redis from 'ioredis';
-import { assert, collector } from '../lib.mjs';
+import { assert, collector } from './lib.mjs';
 
 export async function run(url) {
   const client = new Redis(url);
