@@ -10,6 +10,7 @@ pub mod hashes;
 pub mod keys;
 pub mod lists;
 pub mod monitor;
+pub mod persistence;
 pub mod pubsub;
 pub mod server;
 pub mod sets;
@@ -63,6 +64,7 @@ pub mod errors {
     pub const DB_INDEX_OUT_OF_RANGE: &str = "ERR DB index is out of range";
     pub const NOAUTH: &str = "NOAUTH Authentication required.";
     pub const OVERFLOW: &str = "ERR increment or decrement would overflow";
+    pub const LOADING: &str = "LOADING Redis is loading the dataset in memory";
 }
 
 /// What a handler works with.
@@ -265,6 +267,12 @@ pub fn run(
     if let Some(text) = refused_in_client_mode(state, client_id, cmd) {
         refuse_in_multi(state, client_id, in_multi);
         reject(state, out, text);
+        count_rejected(state, cmd.fullname);
+        return finish(state, client_id, reply_start, out, cmd.fullname, db);
+    }
+    if state.persistence.loading && !cmd.has(flags::LOADING) {
+        refuse_in_multi(state, client_id, in_multi);
+        reject(state, out, errors::LOADING.to_string());
         count_rejected(state, cmd.fullname);
         return finish(state, client_id, reply_start, out, cmd.fullname, db);
     }

@@ -851,11 +851,20 @@ fn shutdown(ctx: &mut Ctx) -> CmdResult {
         // shutdown in progress to abort.
         return Err("ERR No shutdown in progress.".into());
     }
-    // There is no persistence yet, so SAVE has nothing to write and NOSAVE nothing to skip.
+    let now = ctx.now_ms;
+    if crate::persistence::shutdown_save(ctx.state, now, save, nosave).is_err() && !other_force(ctx)
+    {
+        return Err("ERR Errors trying to SHUTDOWN. Check logs.".into());
+    }
     // As in Redis, a successful SHUTDOWN sends no reply: the connection just closes.
     ctx.client().close_asap = true;
     ctx.shared.request_shutdown();
     Ok(())
+}
+
+/// SHUTDOWN ... FORCE: exit even when the final save failed.
+fn other_force(ctx: &Ctx) -> bool {
+    (1..ctx.argc()).any(|i| ctx.arg_is(i, "force"))
 }
 
 // ---- SLOWLOG -------------------------------------------------------------------------------
