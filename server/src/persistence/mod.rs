@@ -33,6 +33,9 @@ pub struct Persistence {
     pub last_bgsave_seconds: i64,
     /// Saves that completed, for INFO's `rdb_saves`.
     pub saves: u64,
+    /// What the last load found: INFO's `rdb_last_load_keys_loaded` and `..._expired`.
+    pub last_load_loaded: usize,
+    pub last_load_expired: usize,
     /// True while a file is being loaded: commands get `-LOADING`.
     pub loading: bool,
     /// Bytes of the file being loaded, and how many are done (INFO while loading).
@@ -52,6 +55,8 @@ impl Default for Persistence {
             last_bgsave_try_ms: 0,
             last_bgsave_seconds: -1,
             saves: 0,
+            last_load_loaded: 0,
+            last_load_expired: 0,
             loading: false,
             loading_total_bytes: 0,
             loading_started_s: 0,
@@ -192,6 +197,8 @@ pub fn install(state: &mut State, loaded: Loaded) -> usize {
         target.expires = expires;
     }
     state.persistence.function_sources = loaded.report.functions;
+    state.persistence.last_load_loaded = loaded.report.keys;
+    state.persistence.last_load_expired = loaded.report.expired_skipped;
     tracing::info!(
         "Done loading RDB, keys loaded: {}, keys expired: {}.",
         loaded.report.keys,

@@ -866,10 +866,7 @@ fn zset_from(items: Vec<(Vec<u8>, f64)>, limits: &LoadLimits<'_>) -> Result<Valu
 type OwnedEntry = (StreamId, Vec<Vec<u8>>);
 
 /// The live entries of one stream node listpack, with their ids.
-fn stream_node_entries(
-    master: StreamId,
-    blob: &[u8],
-) -> Result<Vec<OwnedEntry>, RdbError> {
+fn stream_node_entries(master: StreamId, blob: &[u8]) -> Result<Vec<OwnedEntry>, RdbError> {
     const FLAG_DELETED: i64 = 1;
     const FLAG_SAME_FIELDS: i64 = 2;
     let bad = || corrupt("bad stream node");
