@@ -512,10 +512,6 @@ impl<'a> Reader<'a> {
         self.pos
     }
 
-    pub fn at_end(&self) -> bool {
-        self.pos >= self.buf.len()
-    }
-
     fn take(&mut self, n: usize) -> Result<&'a [u8], RdbError> {
         let end = self
             .pos
@@ -1178,13 +1174,13 @@ pub fn verify_payload(payload: &[u8], checksum: bool) -> bool {
     crc64::update(0, &payload[..footer + 2]) == u64::from_le_bytes(stored)
 }
 
-/// The value of a verified RESTORE payload; `None` if the body is malformed.
+/// The value of a verified RESTORE payload; `None` if the body is malformed. As in Redis, the
+/// value is read from the whole payload, footer included: a body cut short may borrow the
+/// footer's bytes, and trailing bytes are ignored.
 pub fn undump(payload: &[u8], limits: &LoadLimits<'_>) -> Option<Value> {
-    let body = payload.get(..payload.len().checked_sub(10)?)?;
-    let mut r = Reader::new(body);
+    let mut r = Reader::new(payload);
     let kind = r.byte().ok()?;
-    let value = read_value(&mut r, kind, limits).ok()??;
-    r.at_end().then_some(value)
+    read_value(&mut r, kind, limits).ok()?
 }
 
 #[cfg(test)]
@@ -1338,9 +1334,9 @@ mod tests {
         let last = payload.len() - 1;
         payload[last] ^= 1;
         assert!(!verify_payload(&payload, true));
-        // A body cut short with a valid footer.
+        // A body cut short with a valid footer (longer than the footer it could borrow).
         let mut w = Writer::new(Vec::new(), false);
-        w.raw(&[TYPE_STRING, 10, b'a']).unwrap();
+        w.raw(&[TYPE_STRING, 30, b'a']).unwrap();
         w.raw(&WRITE_VERSION.to_le_bytes()).unwrap();
         let crc = w.crc();
         let mut bad = w.into_inner();
