@@ -100,6 +100,11 @@ impl RedisServer {
         self.port
     }
 
+    /// Its working directory, where it writes `dump.rdb` unless told otherwise.
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+
     pub fn addr(&self) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], self.port))
     }

@@ -199,6 +199,9 @@ static PARAMS: &[ParamDef] = &[
     fixed("appenddirname", Kind::Text, "appendonlydir"),
     param("dir", Kind::Text, ""),
     param("dbfilename", Kind::Text, "dump.rdb"),
+    param("rdbcompression", Kind::Bool, "yes"),
+    param("rdbchecksum", Kind::Bool, "yes"),
+    param("stop-writes-on-bgsave-error", Kind::Bool, "yes"),
 ];
 
 /// Parameter values, by Redis's names.

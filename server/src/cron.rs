@@ -36,6 +36,7 @@ pub async fn run(shared: Arc<Shared>) {
             );
             behind = report.timed_out;
             maintain_tables(&mut state);
+            persistence_cron(&mut state, shared.clock.now_ms());
         } else if behind {
             let mut state = shared.state.lock();
             behind =
@@ -49,6 +50,24 @@ pub async fn run(shared: Arc<Shared>) {
         tokio::select! {
             _ = shutdown.changed() => return,
             _ = tokio::time::sleep_until(wake.into()) => {}
+        }
+    }
+}
+
+/// Reaps a finished BGSAVE child, then starts a BGSAVE if one was scheduled or a `save` rule
+/// is due (Redis's serverCron).
+fn persistence_cron(state: &mut State, now_ms: i64) {
+    if state.persistence.loading {
+        return;
+    }
+    crate::persistence::reap_child(state, now_ms);
+    if state.persistence.child.is_some() {
+        return;
+    }
+    let scheduled = std::mem::take(&mut state.persistence.bgsave_scheduled);
+    if scheduled || crate::persistence::save_rules_due(state, now_ms) {
+        if let Err(e) = crate::persistence::start_bgsave(state, now_ms) {
+            tracing::warn!("Can't save in background: fork: {e}");
         }
     }
 }

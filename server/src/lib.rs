@@ -39,6 +39,7 @@ mod cron;
 mod latency;
 mod net;
 mod notify;
+mod persistence;
 pub mod protocol;
 mod pubsub;
 mod state;
@@ -77,10 +78,14 @@ pub struct ServerBuilder {
 impl Default for ServerBuilder {
     fn default() -> Self {
         let mut config = Config::default();
-        // An embedded server listens on IPv4 loopback only unless told otherwise.
+        // An embedded server listens on IPv4 loopback only unless told otherwise, and takes
+        // no snapshots unless asked (`save` rules, SAVE, BGSAVE), so that tests leave no files.
         config
             .set_at_startup("bind", "127.0.0.1")
             .expect("bind is a parameter");
+        config
+            .set_at_startup("save", "")
+            .expect("save is a parameter");
         ServerBuilder {
             config,
             errors: Vec::new(),
@@ -183,6 +188,7 @@ impl ServerBuilder {
                 unix_socket.clone(),
             )));
         }
+        load_snapshot(&shared).await?;
         tasks.push(tokio::spawn(cron::run(shared.clone())));
         match addr {
             Some(addr) => tracing::info!("Ready to accept connections tcp on {addr}"),
@@ -211,6 +217,41 @@ impl ServerBuilder {
             addr,
             thread: Some(thread),
         })
+    }
+}
+
+/// Loads `dir/dbfilename` if it exists. The listeners already accept connections: until the
+/// file is in, commands get `-LOADING` as Redis answers while it loads. A file that cannot be
+/// read stops the start, as it stops Redis.
+async fn load_snapshot(shared: &Arc<Shared>) -> std::io::Result<()> {
+    let config = shared.state.lock().config.clone();
+    let Some(bytes) = persistence::read_snapshot(&config)? else {
+        return Ok(());
+    };
+    let count = {
+        let mut state = shared.state.lock();
+        state.persistence.loading = true;
+        state.persistence.loading_total_bytes = bytes.len() as u64;
+        state.persistence.loading_started_s = shared.clock.now_ms() / 1000;
+        state.dbs.len()
+    };
+    let now_ms = shared.clock.now_ms();
+    let parsed = tokio::task::spawn_blocking(move || {
+        persistence::parse_snapshot(&bytes, &config, count, now_ms)
+    })
+    .await;
+    let mut state = shared.state.lock();
+    state.persistence.loading = false;
+    match parsed {
+        Ok(Ok(loaded)) => {
+            persistence::install(&mut state, loaded);
+            Ok(())
+        }
+        Ok(Err(e)) => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("Fatal error loading the DB: {e}. Exiting."),
+        )),
+        Err(e) => Err(std::io::Error::other(e)),
     }
 }
 
@@ -273,6 +314,19 @@ pub struct Stopper(Arc<Shared>);
 
 impl Stopper {
     pub fn stop(&self) {
+        self.0.request_shutdown();
+    }
+
+    /// Stops the server as SIGTERM stops Redis: with a final snapshot when `save` rules are
+    /// set.
+    pub fn terminate(&self) {
+        {
+            let mut state = self.0.state.lock();
+            let now_ms = self.0.clock.now_ms();
+            if let Err(e) = persistence::shutdown_save(&mut state, now_ms, false, false) {
+                tracing::warn!("Error trying to save the DB on shutdown: {e}");
+            }
+        }
         self.0.request_shutdown();
     }
 }

@@ -92,7 +92,7 @@ fn main() -> ExitCode {
         let stopper = server.stopper();
         tokio::spawn(async move {
             signalled.await;
-            stopper.stop();
+            stopper.terminate();
         });
         server.wait().await;
         tracing::info!("Understudy is now ready to exit, bye bye...");

@@ -92,6 +92,8 @@ pub struct State {
     pub pubsub: crate::pubsub::PubSub,
     /// Clients in MONITOR mode, in the order they asked.
     pub monitors: Vec<ClientId>,
+    /// Snapshot status: the BGSAVE child, the last outcome, loading.
+    pub persistence: crate::persistence::Persistence,
 }
 
 /// 40 random hex digits, the shape of Redis's run and replication ids.
@@ -131,6 +133,7 @@ impl State {
             replid: random_hex_id(),
             pubsub: Default::default(),
             monitors: Vec::new(),
+            persistence: Default::default(),
         };
         state.config_changed();
         state

@@ -21,9 +21,11 @@ impl Drop for Running {
 /// waits for its "Ready to accept connections" log line (on stdout, as redis-server logs), which
 /// names the address it bound.
 /// Reading the port from the server avoids racing other tests for a "free" port.
+/// Each runs in a directory of its own, where its snapshot (`dump.rdb`) goes.
 fn start(args: &[&str]) -> (Running, u16) {
     let mut child = Command::new(BIN)
         .args(args)
+        .current_dir(fresh_dir())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -40,6 +42,19 @@ fn start(args: &[&str]) -> (Running, u16) {
     }
     let port = port.expect("the server logged the address it listens on");
     (running, port)
+}
+
+fn fresh_dir() -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static SEQ: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "understudy-binary-{}-{}",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create a directory for the binary");
+    dir
 }
 
 fn connect(port: u16) -> TcpStream {
@@ -158,8 +173,11 @@ fn unix_socket_serves_too() {
 #[cfg(unix)]
 #[test]
 fn sigterm_shuts_down_gracefully() {
-    let (mut server, port) = start(&["--port", "0"]);
-    let _conn = connect(port);
+    // With save rules (the default ones here), SIGTERM writes a final snapshot first.
+    let dir = fresh_dir();
+    let (mut server, port) = start(&["--port", "0", "--dir", dir.to_str().expect("utf-8")]);
+    let mut conn = connect(port);
+    assert_eq!(request(&mut conn, "SET k v\r\n", 5), "+OK\r\n");
     let status = Command::new("kill")
         .args(["-TERM", &server.0.id().to_string()])
         .status()
@@ -169,6 +187,9 @@ fn sigterm_shuts_down_gracefully() {
     loop {
         if let Some(status) = server.0.try_wait().expect("wait") {
             assert!(status.success(), "exit status {status}");
+            let snapshot = std::fs::read(dir.join("dump.rdb")).expect("a final snapshot");
+            assert!(snapshot.starts_with(b"REDIS0010"));
+            let _ = std::fs::remove_dir_all(&dir);
             break;
         }
         assert!(

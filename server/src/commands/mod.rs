@@ -10,6 +10,7 @@ pub mod hashes;
 pub mod keys;
 pub mod lists;
 pub mod monitor;
+pub mod persistence;
 pub mod pubsub;
 pub mod server;
 pub mod sets;
@@ -63,6 +64,12 @@ pub mod errors {
     pub const DB_INDEX_OUT_OF_RANGE: &str = "ERR DB index is out of range";
     pub const NOAUTH: &str = "NOAUTH Authentication required.";
     pub const OVERFLOW: &str = "ERR increment or decrement would overflow";
+    pub const LOADING: &str = "LOADING Redis is loading the dataset in memory";
+    pub const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it's \
+        currently unable to persist to disk. Commands that may modify the data set are \
+        disabled, because this instance is configured to report errors during writes if RDB \
+        snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs \
+        for details about the RDB error.";
 }
 
 /// What a handler works with.
@@ -209,6 +216,14 @@ pub enum After {
     Blocked,
 }
 
+/// `stop-writes-on-bgsave-error`: with `save` rules set and the last snapshot failed, writes
+/// (and PING, as a health check) are refused until a save succeeds.
+fn writes_refused_after_failed_save(state: &State) -> bool {
+    !state.persistence.last_save_ok
+        && state.config.flag("stop-writes-on-bgsave-error")
+        && !state.config.text("save").trim().is_empty()
+}
+
 /// Runs one request for `client_id`, writing its reply to `out`. The caller holds the state lock.
 pub fn run(
     shared: &Shared,
@@ -271,6 +286,19 @@ pub fn run(
     if let Some(text) = refused_in_client_mode(state, client_id, cmd) {
         refuse_in_multi(state, client_id, in_multi);
         reject(state, out, text);
+        count_rejected(state, cmd.fullname);
+        return finish(state, client_id, reply_start, out, cmd.fullname, db);
+    }
+    if (cmd.has(flags::WRITE) || cmd.fullname == "ping") && writes_refused_after_failed_save(state)
+    {
+        refuse_in_multi(state, client_id, in_multi);
+        reject(state, out, errors::MISCONF.to_string());
+        count_rejected(state, cmd.fullname);
+        return finish(state, client_id, reply_start, out, cmd.fullname, db);
+    }
+    if state.persistence.loading && !cmd.has(flags::LOADING) {
+        refuse_in_multi(state, client_id, in_multi);
+        reject(state, out, errors::LOADING.to_string());
         count_rejected(state, cmd.fullname);
         return finish(state, client_id, reply_start, out, cmd.fullname, db);
     }

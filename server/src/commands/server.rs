@@ -443,14 +443,56 @@ fn render_section(out: &mut String, state: &State, env: &InfoEnv, section: &str)
             );
         }
         "persistence" => {
+            let p = &state.persistence;
             out.push_str("# Persistence\r\n");
-            field!(out, "loading:0");
+            field!(out, "loading:{}", i32::from(p.loading));
             field!(out, "async_loading:0");
+            // Copy-on-write sizes and save progress are not measured: a forked child's
+            // pages are the kernel's business.
+            field!(out, "current_cow_peak:0");
+            field!(out, "current_cow_size:0");
+            field!(out, "current_cow_size_age:0");
+            field!(out, "current_fork_perc:0.00");
+            field!(out, "current_save_keys_processed:0");
+            field!(out, "current_save_keys_total:0");
             field!(out, "rdb_changes_since_last_save:{}", state.dirty);
-            field!(out, "rdb_bgsave_in_progress:0");
+            field!(
+                out,
+                "rdb_bgsave_in_progress:{}",
+                i32::from(p.child.is_some())
+            );
             field!(out, "rdb_last_save_time:{}", state.lastsave_s);
+            field!(
+                out,
+                "rdb_last_bgsave_status:{}",
+                if p.last_save_ok { "ok" } else { "err" }
+            );
+            field!(out, "rdb_last_bgsave_time_sec:{}", p.last_bgsave_seconds);
+            field!(
+                out,
+                "rdb_current_bgsave_time_sec:{}",
+                p.child.map_or(-1, |c| (now_ms - c.started_ms) / 1000)
+            );
+            field!(out, "rdb_saves:{}", p.saves);
+            field!(out, "rdb_last_cow_size:0");
+            field!(out, "rdb_last_load_keys_expired:{}", p.last_load_expired);
+            field!(out, "rdb_last_load_keys_loaded:{}", p.last_load_loaded);
             field!(out, "aof_enabled:{}", i32::from(config.flag("appendonly")));
             field!(out, "aof_rewrite_in_progress:0");
+            field!(out, "aof_rewrite_scheduled:0");
+            field!(out, "aof_last_rewrite_time_sec:-1");
+            field!(out, "aof_current_rewrite_time_sec:-1");
+            field!(out, "aof_last_bgrewrite_status:ok");
+            field!(out, "aof_rewrites:0");
+            field!(out, "aof_rewrites_consecutive_failures:0");
+            field!(out, "aof_last_write_status:ok");
+            field!(out, "aof_last_cow_size:0");
+            field!(out, "module_fork_in_progress:0");
+            field!(out, "module_fork_last_cow_size:0");
+            if p.loading {
+                field!(out, "loading_start_time:{}", p.loading_started_s);
+                field!(out, "loading_total_bytes:{}", p.loading_total_bytes);
+            }
         }
         "stats" => {
             let s = &state.stats;
@@ -851,11 +893,20 @@ fn shutdown(ctx: &mut Ctx) -> CmdResult {
         // shutdown in progress to abort.
         return Err("ERR No shutdown in progress.".into());
     }
-    // There is no persistence yet, so SAVE has nothing to write and NOSAVE nothing to skip.
+    let now = ctx.now_ms;
+    if crate::persistence::shutdown_save(ctx.state, now, save, nosave).is_err() && !other_force(ctx)
+    {
+        return Err("ERR Errors trying to SHUTDOWN. Check logs.".into());
+    }
     // As in Redis, a successful SHUTDOWN sends no reply: the connection just closes.
     ctx.client().close_asap = true;
     ctx.shared.request_shutdown();
     Ok(())
+}
+
+/// SHUTDOWN ... FORCE: exit even when the final save failed.
+fn other_force(ctx: &Ctx) -> bool {
+    (1..ctx.argc()).any(|i| ctx.arg_is(i, "force"))
 }
 
 // ---- SLOWLOG -------------------------------------------------------------------------------

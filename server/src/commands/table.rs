@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use super::{
-    bitmaps, client, command, connection, databases, hashes, keys, lists, monitor, pubsub, server,
-    sets, sort, sorted_sets, streams, strings, transactions, Handler,
+    bitmaps, client, command, connection, databases, hashes, keys, lists, monitor, persistence,
+    pubsub, server, sets, sort, sorted_sets, streams, strings, transactions, Handler,
 };
 use crate::protocol::Args;
 
@@ -29,6 +29,7 @@ const FAMILIES: &[&[CommandDef]] = &[
     pubsub::COMMANDS,
     monitor::COMMANDS,
     server::COMMANDS,
+    persistence::COMMANDS,
     command::COMMANDS,
 ];
 

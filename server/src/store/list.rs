@@ -85,7 +85,7 @@ fn backlen_size(len: usize) -> usize {
 }
 
 /// Appends the packed form of `value` (header, data, back-length) to `out`.
-fn encode_entry(value: &[u8], out: &mut Vec<u8>) {
+pub(crate) fn encode_entry(value: &[u8], out: &mut Vec<u8>) {
     let start = out.len();
     match parse_i64(value) {
         Some(n @ 0..=127) => out.push(n as u8),
