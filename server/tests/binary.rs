@@ -8,12 +8,14 @@ use std::time::{Duration, Instant};
 const BIN: &str = env!("CARGO_BIN_EXE_understudy");
 
 /// A running binary, killed on drop.
-struct Running(Child);
+/// The binary running in a directory of its own, both gone on drop.
+struct Running(Child, std::path::PathBuf);
 
 impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+        let _ = std::fs::remove_dir_all(&self.1);
     }
 }
 
@@ -23,15 +25,16 @@ impl Drop for Running {
 /// Reading the port from the server avoids racing other tests for a "free" port.
 /// Each runs in a directory of its own, where its snapshot (`dump.rdb`) goes.
 fn start(args: &[&str]) -> (Running, u16) {
+    let dir = fresh_dir();
     let mut child = Command::new(BIN)
         .args(args)
-        .current_dir(fresh_dir())
+        .current_dir(&dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("the binary starts");
     let log = child.stdout.take().expect("piped stdout");
-    let running = Running(child);
+    let running = Running(child, dir);
     let mut port = None;
     for line in BufReader::new(log).lines() {
         let line = line.expect("a log line");
@@ -173,9 +176,10 @@ fn unix_socket_serves_too() {
 #[cfg(unix)]
 #[test]
 fn sigterm_shuts_down_gracefully() {
-    // With save rules (the default ones here), SIGTERM writes a final snapshot first.
-    let dir = fresh_dir();
-    let (mut server, port) = start(&["--port", "0", "--dir", dir.to_str().expect("utf-8")]);
+    // With save rules (the default ones here), SIGTERM writes a final snapshot first, in the
+    // directory the binary runs in.
+    let (mut server, port) = start(&["--port", "0"]);
+    let dir = server.1.clone();
     let mut conn = connect(port);
     assert_eq!(request(&mut conn, "SET k v\r\n", 5), "+OK\r\n");
     let status = Command::new("kill")
@@ -189,7 +193,6 @@ fn sigterm_shuts_down_gracefully() {
             assert!(status.success(), "exit status {status}");
             let snapshot = std::fs::read(dir.join("dump.rdb")).expect("a final snapshot");
             assert!(snapshot.starts_with(b"REDIS0010"));
-            let _ = std::fs::remove_dir_all(&dir);
             break;
         }
         assert!(
