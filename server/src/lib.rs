@@ -39,6 +39,7 @@ mod cron;
 mod latency;
 mod net;
 pub mod protocol;
+mod scripting;
 mod state;
 mod store;
 

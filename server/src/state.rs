@@ -76,6 +76,11 @@ pub struct State {
     pub watchers: HashMap<(usize, Vec<u8>), Vec<ClientId>, ahash::RandomState>,
     /// True while EXEC runs its queue: commands may not block then.
     pub in_exec: bool,
+    /// True while a script runs: commands may not block then either.
+    pub in_script: bool,
+    /// The Lua engines, the script cache and the function libraries (whose sources a future
+    /// RDB/AOF writer reads from `scripting.functions`).
+    pub scripting: crate::scripting::Scripting,
     /// Clients blocked on keys, and the keys written since they were last served.
     pub blocking: crate::blocking::Blocking,
     /// Set by a blocking command that found nothing to serve, taken by the dispatcher.
@@ -122,6 +127,8 @@ impl State {
             blocking: Default::default(),
             watchers: HashMap::default(),
             in_exec: false,
+            in_script: false,
+            scripting: crate::scripting::Scripting::new(),
             memory_probe: None,
             run_id: random_hex_id(),
             replid: random_hex_id(),
@@ -208,6 +215,8 @@ pub struct Shared {
     pub query_buffer_limit: AtomicI64,
     /// The address the TCP listener is bound to, once it is.
     pub local_addr: Mutex<Option<std::net::SocketAddr>>,
+    /// The running script, for connections that find the state locked by it.
+    pub script_watch: Arc<crate::scripting::ScriptWatch>,
 }
 
 impl Shared {
@@ -216,6 +225,7 @@ impl Shared {
         let proto_max_bulk_len = AtomicI64::new(config.int("proto-max-bulk-len"));
         let query_buffer_limit = AtomicI64::new(config.int("client-query-buffer-limit"));
         let state = State::new(config, clock.now_ms());
+        let script_watch = state.scripting.watch.clone();
         Arc::new(Shared {
             state: Mutex::new(state),
             clock,
@@ -223,6 +233,7 @@ impl Shared {
             proto_max_bulk_len,
             query_buffer_limit,
             local_addr: Mutex::new(None),
+            script_watch,
         })
     }
 

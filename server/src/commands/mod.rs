@@ -9,6 +9,7 @@ pub mod databases;
 pub mod hashes;
 pub mod keys;
 pub mod lists;
+pub mod scripting;
 pub mod server;
 pub mod sets;
 pub mod sort;
@@ -101,7 +102,7 @@ impl<'a> Ctx<'a> {
     /// Whether a command that finds nothing to serve may block. Inside MULTI or a script it may
     /// not, and answers as if its timeout had passed.
     pub fn may_block(&self) -> bool {
-        !self.state.in_exec
+        !self.state.in_exec && !self.state.in_script
     }
 
     /// Blocks the client: see [`BlockRequest`].
@@ -315,6 +316,53 @@ pub fn run(
         return After::Blocked;
     }
     finish(state, client_id, reply_start, out, cmd.fullname, new_db)
+}
+
+/// Runs a command a script called (the caller checked arity, flags and permissions): its handler
+/// in database `db`, with the statistics `run` keeps. Returns the database selected afterwards.
+#[allow(clippy::too_many_arguments)]
+pub fn execute(
+    shared: &Shared,
+    state: &mut State,
+    client_id: ClientId,
+    cmd: &table::Command,
+    args: Args<'_>,
+    db: usize,
+    out: &mut ReplyBuf,
+    now_ms: i64,
+) -> usize {
+    let Some(handler) = cmd.def.handler else {
+        return db;
+    };
+    let started = Instant::now();
+    let mut ctx = Ctx {
+        args,
+        state,
+        shared,
+        client_id,
+        db,
+        out,
+        now_ms,
+    };
+    let result = handler(&mut ctx);
+    let new_db = ctx.db;
+    // Commands in scripts never block: one that would answers as if it timed out.
+    ctx.state.block_request = None;
+    if let Err(CmdError(text)) = &result {
+        ctx.out.error(text);
+        ctx.state.count_error(text.as_bytes());
+    }
+    let elapsed = started.elapsed();
+    state.stats.total_commands_processed += 1;
+    let entry = state.command_stats.entry(cmd.fullname).or_default();
+    entry.calls += 1;
+    entry.usec += elapsed.as_micros() as u64;
+    entry.latency.record(elapsed.as_nanos() as u64);
+    if result.is_err() {
+        entry.failed_calls += 1;
+    }
+    state.announce_expired();
+    new_db
 }
 
 /// Records the end of a command on its client, and drops its reply under CLIENT REPLY OFF/SKIP.

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use super::{
-    bitmaps, client, command, connection, databases, hashes, keys, lists, server, sets, sort,
-    sorted_sets, strings, transactions, Handler,
+    bitmaps, client, command, connection, databases, hashes, keys, lists, scripting, server, sets,
+    sort, sorted_sets, strings, transactions, Handler,
 };
 use crate::protocol::Args;
 
@@ -25,6 +25,7 @@ const FAMILIES: &[&[CommandDef]] = &[
     sorted_sets::COMMANDS,
     sort::COMMANDS,
     transactions::COMMANDS,
+    scripting::COMMANDS,
     server::COMMANDS,
     command::COMMANDS,
 ];
