@@ -165,7 +165,16 @@ local checked_rawset = raising(function(...)
   return true, rawset(t, k, v)
 end)
 
--- pairs over a read-only table walks what the proxy stands for.
+-- rawget and pairs over a read-only table read what the proxy stands for.
+local raw_rawget = rawget
+local protected_rawget = raising(function(...)
+  local t, k = ...
+  if type(t) ~= 'table' then
+    return false, "bad argument #1 to 'rawget' (table expected, got " .. argument_type(select('#', ...), t) .. ")"
+  end
+  return true, raw_rawget(protected[t] or t, k)
+end)
+
 local raw_next = next
 local protected_pairs = raising(function(...)
   local t = ...
@@ -240,6 +249,7 @@ string_meta.__metatable = lock({ __index = store.string })
 store.pcall = redis_pcall
 store.rawset = checked_rawset
 store.pairs = protected_pairs
+store.rawget = protected_rawget
 store.loadstring = safe_loadstring
 store.load = safe_load
 store.__redis__err__handler = hidden.handler
