@@ -237,6 +237,31 @@ impl Shared {
         })
     }
 
+    /// The state lock, or None while a script that ran past busy-reply-threshold holds it:
+    /// callers then answer -BUSY (or skip their work) instead of waiting, so that SCRIPT KILL
+    /// can reach the script.
+    pub fn lock_unless_busy(&self) -> Option<parking_lot::MutexGuard<'_, State>> {
+        loop {
+            if let Some(guard) = self.state.try_lock_for(std::time::Duration::from_millis(5)) {
+                return Some(guard);
+            }
+            if self.script_watch.busy.load(Ordering::Acquire) {
+                return None;
+            }
+        }
+    }
+
+    /// The state lock, waiting (without holding up the runtime's thread) while a busy script
+    /// holds it.
+    pub async fn lock_when_not_busy(&self) -> parking_lot::MutexGuard<'_, State> {
+        loop {
+            if let Some(guard) = self.lock_unless_busy() {
+                return guard;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
     /// Stops the server: listeners stop accepting and every connection closes.
     pub fn request_shutdown(&self) {
         self.shutdown.send_replace(true);

@@ -751,6 +751,11 @@ pub fn run(ctx: &mut Ctx, lua_engine: EngineHandle, invocation: Invocation) -> C
         let _ = globals.raw_set("ARGV", Value::Nil);
     }
 
+    if killed && *ctx.shared.shutdown.borrow() {
+        // SHUTDOWN NOSAVE stopped it: Redis exits there and then, answering nobody.
+        ctx.client().close_asap = true;
+        return Ok(());
+    }
     let mut values = outcome.map_err(internal)?.into_iter();
     let ok = matches!(values.next(), Some(Value::Boolean(true)));
     let value = values.next().unwrap_or(Value::Nil);
@@ -846,7 +851,15 @@ fn install_hook(lua: &Lua, watch: Arc<ScriptWatch>, threshold: Duration) {
 fn hand_over_other_tasks() {
     if let Ok(handle) = tokio::runtime::Handle::try_current() {
         if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
-            tokio::task::block_in_place(|| {});
+            // block_in_place takes the worker back when its closure returns if the new worker
+            // has not started yet: wait until a task runs there, proof that it owns the worker.
+            tokio::task::block_in_place(|| {
+                let (started, wait) = std::sync::mpsc::channel();
+                handle.spawn(async move {
+                    let _ = started.send(());
+                });
+                let _ = wait.recv_timeout(Duration::from_secs(1));
+            });
         }
     }
 }
