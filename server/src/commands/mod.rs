@@ -6,6 +6,7 @@ pub mod client;
 pub mod command;
 pub mod connection;
 pub mod databases;
+pub mod functions;
 pub mod hashes;
 pub mod keys;
 pub mod lists;

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use super::{
-    bitmaps, client, command, connection, databases, hashes, keys, lists, scripting, server, sets,
-    sort, sorted_sets, strings, transactions, Handler,
+    bitmaps, client, command, connection, databases, functions, hashes, keys, lists, scripting,
+    server, sets, sort, sorted_sets, strings, transactions, Handler,
 };
 use crate::protocol::Args;
 
@@ -26,6 +26,7 @@ const FAMILIES: &[&[CommandDef]] = &[
     sort::COMMANDS,
     transactions::COMMANDS,
     scripting::COMMANDS,
+    functions::COMMANDS,
     server::COMMANDS,
     command::COMMANDS,
 ];

@@ -458,7 +458,7 @@ mod tests {
         let v = reply_to_lua(&lua, b"*3\r\n:1\r\n$-1\r\n+OK\r\n").unwrap();
         let Value::Table(t) = v else { panic!("array") };
         assert_eq!(t.raw_get::<f64>(1).unwrap(), 1.0);
-        assert_eq!(t.raw_get::<bool>(2).unwrap(), false);
+        assert!(!t.raw_get::<bool>(2).unwrap());
         let ok: Table = t.raw_get(3).unwrap();
         assert_eq!(ok.raw_get::<String>("ok").unwrap(), "OK");
         let err = reply_to_lua(&lua, b"-ERR bad\r\n").unwrap();

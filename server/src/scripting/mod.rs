@@ -164,6 +164,10 @@ pub struct Engine {
     pub globals: Table,
     runner: Function,
     handler: Function,
+    /// The metatable of `_G`: its `__index` is swapped to `load_api` while FUNCTION LOAD runs
+    /// a library's code.
+    globals_meta: Table,
+    load_api: Table,
 }
 
 /// Source names of the chunks, as Redis names them.
@@ -307,7 +311,7 @@ impl Engine {
         hidden.raw_set("handler", handler.clone())?;
         lua.set_named_registry_value("understudy.hidden", hidden.clone())?;
 
-        let (globals, runner): (Table, Function) = lua
+        let (globals, runner, globals_meta, load_api): (Table, Function, Table, Table) = lua
             .load(include_str!("sandbox.lua"))
             .set_name(format!("{OWN_SOURCE}_sandbox"))
             .call((hidden.clone(), redis, raising_libs))?;
@@ -317,6 +321,8 @@ impl Engine {
             globals,
             runner,
             handler,
+            globals_meta,
+            load_api,
         })
     }
 
@@ -412,7 +418,7 @@ pub fn fail(lua: &Lua, message: impl AsRef<[u8]>) -> mlua::Result<MultiValue> {
 }
 
 /// A raising library function's failure raised as an error table (Redis's luaPushError).
-fn fail_table(lua: &Lua, message: &str) -> mlua::Result<MultiValue> {
+pub fn fail_table(lua: &Lua, message: &str) -> mlua::Result<MultiValue> {
     let mut values = MultiValue::new();
     values.push_back(Value::Boolean(false));
     values.push_back(Value::Table(convert::error_table(lua, message.as_bytes())?));
@@ -516,18 +522,22 @@ fn describe(value: &Value) -> String {
         Value::Number(n) => lua_number_text(*n),
         Value::Integer(n) => n.to_string(),
         Value::String(s) => String::from_utf8_lossy(&s.as_bytes()).into_owned(),
-        Value::Error(e) => match e.as_ref() {
-            mlua::Error::RuntimeError(message) => message.clone(),
-            mlua::Error::CallbackError { cause, .. } => cause.to_string(),
-            other => other.to_string(),
-        },
+        Value::Error(e) => error_message(e),
         other => format!("{}: {:p}", other.type_name(), other.to_pointer()),
+    }
+}
+
+/// The message of an error raised from Rust (a hook, a callback), without mlua's decorations.
+fn error_message(e: &mlua::Error) -> String {
+    match e {
+        mlua::Error::RuntimeError(message) => message.clone(),
+        mlua::Error::CallbackError { cause, .. } => error_message(cause),
+        other => other.to_string(),
     }
 }
 
 /// A script in the EVAL cache.
 pub struct CachedScript {
-    pub body: Vec<u8>,
     pub flags: ScriptFlags,
     pub function: Function,
 }
@@ -574,14 +584,8 @@ impl Scripting {
         let function = self.eval.compile(code, EVAL_SOURCE).map_err(|e| {
             CmdError::from(format!("ERR Error compiling script (new function): {e}"))
         })?;
-        self.scripts.insert(
-            sha.clone(),
-            CachedScript {
-                body: body.to_vec(),
-                flags,
-                function,
-            },
-        );
+        self.scripts
+            .insert(sha.clone(), CachedScript { flags, function });
         Ok(sha)
     }
 }

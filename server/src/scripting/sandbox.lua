@@ -260,8 +260,34 @@ setmetatable(store, {
     error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
   end,
 })
-setmetatable(G, { __index = store, __newindex = refuse_write, __metatable = false })
+local globals_meta = { __index = store, __newindex = refuse_write, __metatable = false }
+setmetatable(G, globals_meta)
 protected[G] = store
+
+-- What a library's code sees while FUNCTION LOAD runs it: redis.register_function, redis.log
+-- and the constants, nothing else. The load swaps it in as the globals' __index.
+local missing_meta = {
+  __index = function(_, name)
+    error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
+  end,
+}
+local load_redis = setmetatable({
+  log = redis.log,
+  LOG_DEBUG = redis.LOG_DEBUG,
+  LOG_VERBOSE = redis.LOG_VERBOSE,
+  LOG_NOTICE = redis.LOG_NOTICE,
+  LOG_WARNING = redis.LOG_WARNING,
+  REDIS_VERSION = redis.REDIS_VERSION,
+  REDIS_VERSION_NUM = redis.REDIS_VERSION_NUM,
+  register_function = raising(function(...)
+    local register = hidden.register
+    if register == nil then
+      return false, { err = 'ERR redis.register_function can only be called on FUNCTION LOAD command' }
+    end
+    return register(...)
+  end),
+}, missing_meta)
+local load_api = setmetatable({ redis = lock(load_redis) }, missing_meta)
 
 -- Runs a script's function under the error handler, passing KEYS and ARGV (functions take them
 -- as arguments; EVAL scripts ignore them and read the globals).
@@ -272,4 +298,4 @@ local function runner(handler, f, keys, args)
   end, handler)
 end
 
-return store, runner
+return store, runner, globals_meta, load_api

@@ -220,7 +220,7 @@ fn pack(lua: &Lua, args: MultiValue) -> LibResult {
             Err(e) => return format_failure(lua, "pack", e),
         };
         let pad = padding(out.len(), &header, &item);
-        out.extend(std::iter::repeat(0).take(pad));
+        out.extend(std::iter::repeat_n(0, pad));
         match item {
             Item::Int { size, .. } => {
                 let Some(n) = to_number(args.get(arg)) else {
