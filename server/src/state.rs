@@ -78,6 +78,9 @@ pub struct State {
     pub in_exec: bool,
     /// True while a script runs: commands may not block then either.
     pub in_script: bool,
+    /// Set by a handler that wrote an error reply itself (a script's): the dispatcher counts
+    /// the call as failed, as it does for an `Err`.
+    pub reply_failed: bool,
     /// The Lua engines, the script cache and the function libraries (whose sources a future
     /// RDB/AOF writer reads from `scripting.functions`).
     pub scripting: crate::scripting::Scripting,
@@ -128,6 +131,7 @@ impl State {
             watchers: HashMap::default(),
             in_exec: false,
             in_script: false,
+            reply_failed: false,
             scripting: crate::scripting::Scripting::new(),
             memory_probe: None,
             run_id: random_hex_id(),

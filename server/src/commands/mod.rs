@@ -288,7 +288,7 @@ pub fn run(
     let result = handler(&mut ctx);
     let new_db = ctx.db;
     let block_request = ctx.state.block_request.take();
-    let failed = result.is_err();
+    let failed = result.is_err() | std::mem::take(&mut ctx.state.reply_failed);
     if let Err(CmdError(text)) = &result {
         ctx.out.error(text);
         ctx.state.count_error(text.as_bytes());
@@ -353,13 +353,14 @@ pub fn execute(
         ctx.out.error(text);
         ctx.state.count_error(text.as_bytes());
     }
+    let failed = result.is_err() | std::mem::take(&mut state.reply_failed);
     let elapsed = started.elapsed();
     state.stats.total_commands_processed += 1;
     let entry = state.command_stats.entry(cmd.fullname).or_default();
     entry.calls += 1;
     entry.usec += elapsed.as_micros() as u64;
     entry.latency.record(elapsed.as_nanos() as u64);
-    if result.is_err() {
+    if failed {
         entry.failed_calls += 1;
     }
     state.announce_expired();

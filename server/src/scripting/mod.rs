@@ -767,6 +767,7 @@ pub fn run(ctx: &mut Ctx, lua_engine: EngineHandle, invocation: Invocation) -> C
     if ok {
         let mut errors = Vec::new();
         convert::lua_to_reply(&value, ctx.out, script_resp, &mut errors);
+        ctx.state.reply_failed = !errors.is_empty();
         for error in errors {
             if !error.counted {
                 ctx.state.count_error(&error.text);
@@ -793,6 +794,7 @@ pub fn run(ctx: &mut Ctx, lua_engine: EngineHandle, invocation: Invocation) -> C
         );
     }
     ctx.out.error_bytes(&text);
+    ctx.state.reply_failed = true;
     if !info.already_counted {
         ctx.state.count_error(&text);
     }
@@ -897,22 +899,27 @@ fn dispatch(
         }
     }
     let args = argv.args();
-    let refused = |text: &str| -> mlua::Result<Value> {
+    // A refused command's error counts once, here, whether or not the script passes it on.
+    let refused = |ctx: &mut Ctx, text: &str| -> mlua::Result<Value> {
         let table = convert::error_table(lua, text.as_bytes())?;
+        ctx.state.count_error(b"ERR");
         table.raw_set("ignore_error_stats_update", true)?;
         Ok(Value::Table(table))
     };
     let cmd = match CommandTable::get().lookup(args) {
         Lookup::Found(cmd) => cmd,
-        _ => return refused("Unknown Redis command called from script"),
+        _ => return refused(ctx, "Unknown Redis command called from script"),
     };
     let arity = cmd.def.arity;
     let argc = args.len() as i32;
     if cmd.def.handler.is_none() || (arity > 0 && arity != argc) || argc < -arity {
-        return refused("Wrong number of args calling Redis command from script");
+        return refused(
+            ctx,
+            "Wrong number of args calling Redis command from script",
+        );
     }
     if cmd.has(flags::NOSCRIPT) {
-        return refused("This Redis command is not allowed from script");
+        return refused(ctx, "This Redis command is not allowed from script");
     }
     let (db, resp, read_only) = {
         let c = client.lock();
@@ -920,7 +927,10 @@ fn dispatch(
     };
     if cmd.has(flags::WRITE) {
         if read_only {
-            return refused("Write commands are not allowed from read-only scripts.");
+            return refused(
+                ctx,
+                "Write commands are not allowed from read-only scripts.",
+            );
         }
         ctx.state
             .scripting
