@@ -6,7 +6,7 @@
 //! BUSY needs a multi-thread runtime: the slow script's thread hands the other connections to
 //! another worker.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use client_tests::Conn;
 
@@ -22,13 +22,22 @@ async fn server(threshold_ms: u64) -> understudy::ServerHandle {
         .expect("server starts")
 }
 
-/// Sends a script that never ends, then waits until another connection sees -BUSY.
+/// Sends a script that never ends, then waits until another connection sees -BUSY (a PING
+/// served before the script started is answered PONG).
 async fn start_endless_script(server: &understudy::ServerHandle, script: &str) -> (Conn, Conn) {
     let mut runner = Conn::connect(server.addr()).await.unwrap();
     runner.send_line(&format!("EVAL \"{script}\" 0")).await;
     let mut other = Conn::connect(server.addr()).await.unwrap();
-    assert_eq!(other.call("PING").await, BUSY);
-    (runner, other)
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let reply = other.call("PING").await;
+        if reply == BUSY {
+            return (runner, other);
+        }
+        assert_eq!(reply, b"+PONG\r\n");
+        assert!(Instant::now() < deadline, "the script never became busy");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]

@@ -77,7 +77,12 @@ where
     tracing::debug!(id, "client connected");
 
     let mut shutdown = shared.shutdown.subscribe();
-    let mut outcome = Outcome::default();
+    // Requests that arrived while a busy script kept this connection from registering run
+    // at once.
+    let mut outcome = Outcome {
+        paused_for: (!input.is_empty()).then_some(Duration::ZERO),
+        ..Outcome::default()
+    };
     let mut last_read = Instant::now();
     let mut bytes_read = 0;
 
@@ -357,6 +362,10 @@ fn serve_while_busy(
                 close = true;
             }
             Decoded::Command(n) => {
+                if !watch.busy.load(Ordering::Acquire) {
+                    // The script just ended: the rest runs normally, under the lock.
+                    break;
+                }
                 consumed += n;
                 let args = request.args(buf);
                 let name = args.get(0);
@@ -391,11 +400,13 @@ fn serve_while_busy(
             }
         }
     }
+    let leftover = consumed < input.len();
     input.advance(consumed);
     Outcome {
         close,
-        // Look again soon: the script may end without anyone waking this connection.
-        paused_for: Some(Duration::from_millis(10)),
+        // Look again soon: the script may end without anyone waking this connection, and
+        // requests left in `input` then run normally.
+        paused_for: Some(Duration::from_millis(if leftover { 1 } else { 10 })),
         ..Outcome::default()
     }
 }
