@@ -79,6 +79,10 @@ impl ReplyParser<'_> {
     /// The next value, `None` when the reply is malformed. Attributes are skipped, as Redis
     /// does not show them to scripts.
     fn value(&mut self, lua: &Lua) -> mlua::Result<Option<Value>> {
+        super::deep(|| self.value_here(lua))
+    }
+
+    fn value_here(&mut self, lua: &Lua) -> mlua::Result<Option<Value>> {
         let Some(&kind) = self.buf.get(self.pos) else {
             return Ok(None);
         };
@@ -292,6 +296,16 @@ pub fn lua_to_reply(
 }
 
 fn write_value(
+    value: &Value,
+    out: &mut ReplyBuf,
+    script_resp: Resp,
+    errors: &mut Vec<ReplyError>,
+    depth: usize,
+) {
+    super::deep(|| write_value_here(value, out, script_resp, errors, depth))
+}
+
+fn write_value_here(
     value: &Value,
     out: &mut ReplyBuf,
     script_resp: Resp,

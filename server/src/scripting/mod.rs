@@ -102,6 +102,12 @@ impl Lrand48 {
     }
 }
 
+/// Runs a step of a recursive conversion (JSON, MessagePack, replies) with enough stack: nesting
+/// a client chose must not overflow the thread's stack, whatever the build's frame sizes.
+pub fn deep<R>(step: impl FnOnce() -> R) -> R {
+    stacker::maybe_grow(64 * 1024, 1024 * 1024, step)
+}
+
 /// Lua's own `tostring` of a number (`%.14g`).
 pub fn lua_number_text(n: f64) -> String {
     if n.is_nan() {

@@ -42,6 +42,10 @@ fn encode(lua: &Lua, args: MultiValue) -> LibResult {
 }
 
 fn encode_value(value: &Value, out: &mut Vec<u8>, depth: usize) -> Result<(), String> {
+    crate::scripting::deep(|| encode_value_here(value, out, depth))
+}
+
+fn encode_value_here(value: &Value, out: &mut Vec<u8>, depth: usize) -> Result<(), String> {
     match value {
         Value::Nil => out.extend_from_slice(b"null"),
         Value::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
@@ -250,6 +254,10 @@ impl Parser<'_, '_> {
     }
 
     fn value(&mut self, token: Token, at: usize) -> Result<Value, Failure> {
+        crate::scripting::deep(|| self.value_here(token, at))
+    }
+
+    fn value_here(&mut self, token: Token, at: usize) -> Result<Value, Failure> {
         Ok(match token {
             Token::Str(s) => Value::String(self.lua.create_string(s)?),
             Token::Number(n) => Value::Number(n),
@@ -572,6 +580,27 @@ mod tests {
         assert_eq!(
             roundtrip("return {[1]=1,[20]=3}"),
             "Cannot serialise table: excessively sparse array"
+        );
+    }
+
+    #[test]
+    fn deep_documents_decode_up_to_the_limit_and_no_further() {
+        let lua = Lua::new();
+        let decode_depth = |depth: usize| {
+            let json = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+            let mut args = MultiValue::new();
+            args.push_back(Value::String(lua.create_string(&json).unwrap()));
+            let result: Vec<Value> = decode(&lua, args).unwrap().into_iter().collect();
+            match &result[..] {
+                [Value::Boolean(true), ..] => Ok(()),
+                [_, Value::String(message)] => Err(message.to_str().unwrap().to_string()),
+                _ => Err("?".into()),
+            }
+        };
+        assert_eq!(decode_depth(1000), Ok(()));
+        assert_eq!(
+            decode_depth(1001),
+            Err("Found too many nested data structures (1001) at character 1001".into())
         );
     }
 

@@ -10,6 +10,11 @@ use super::{
 };
 
 const MAX_NESTING: usize = 16;
+/// How many values one unpack may return: Lua's C stack holds about 8000.
+const MAX_RESULTS: usize = 7_900;
+/// Unpacking refuses data nested deeper than this (Redis runs out of Lua stack somewhat deeper,
+/// with the same message).
+const MAX_DECODE_DEPTH: usize = 1000;
 
 pub fn create(lua: &Lua) -> mlua::Result<Table> {
     let lib = lua.create_table()?;
@@ -49,6 +54,10 @@ fn pack(lua: &Lua, args: MultiValue) -> LibResult {
 }
 
 fn encode(value: &Value, out: &mut Vec<u8>, level: usize) {
+    crate::scripting::deep(|| encode_here(value, out, level))
+}
+
+fn encode_here(value: &Value, out: &mut Vec<u8>, level: usize) {
     match value {
         Value::Boolean(b) => out.push(if *b { 0xc3 } else { 0xc2 }),
         Value::Number(n) => encode_number(*n, out),
@@ -183,6 +192,7 @@ enum Mode {
 enum DecodeError {
     Missing,
     Bad,
+    TooDeep(&'static str),
     Lua(mlua::Error),
 }
 
@@ -241,13 +251,23 @@ fn unpack_entry(lua: &Lua, args: MultiValue, name: &str, mode: Mode) -> LibResul
         lua,
         data: &data,
         pos: offset,
+        depth: 0,
     };
     let mut values = Vec::new();
     while decoder.pos < data.len() && (limit == 0 || (values.len() as i64) < limit) {
+        if values.len() >= MAX_RESULTS {
+            return fail(
+                lua,
+                "stack overflow (too many return values at once; use unpack_one or unpack_limit instead.)",
+            );
+        }
         match decoder.value() {
             Ok(value) => values.push(value),
             Err(DecodeError::Missing) => return fail(lua, "Missing bytes in input."),
             Err(DecodeError::Bad) => return fail(lua, "Bad data format in input."),
+            Err(DecodeError::TooDeep(function)) => {
+                return fail(lua, format!("stack overflow (in function {function})"))
+            }
             Err(DecodeError::Lua(e)) => return Err(e),
         }
     }
@@ -266,6 +286,7 @@ struct Decoder<'l, 'd> {
     lua: &'l Lua,
     data: &'d [u8],
     pos: usize,
+    depth: usize,
 }
 
 impl<'d> Decoder<'_, 'd> {
@@ -284,6 +305,10 @@ impl<'d> Decoder<'_, 'd> {
     }
 
     fn value(&mut self) -> Result<Value, DecodeError> {
+        crate::scripting::deep(|| self.value_here())
+    }
+
+    fn value_here(&mut self) -> Result<Value, DecodeError> {
         let tag = self.take(1)?[0];
         let lua = self.lua;
         Ok(match tag {
@@ -349,15 +374,18 @@ impl<'d> Decoder<'_, 'd> {
     }
 
     fn array(&mut self, len: usize) -> Result<Value, DecodeError> {
+        self.descend("mp_decode_to_lua_array")?;
         let table = self.lua.create_table()?;
         for i in 1..=len {
             let value = self.value()?;
             table.raw_set(i, value)?;
         }
+        self.depth -= 1;
         Ok(Value::Table(table))
     }
 
     fn map(&mut self, len: usize) -> Result<Value, DecodeError> {
+        self.descend("mp_decode_to_lua_hash")?;
         let table = self.lua.create_table()?;
         for _ in 0..len {
             let key = self.value()?;
@@ -366,7 +394,16 @@ impl<'d> Decoder<'_, 'd> {
                 table.raw_set(key, value)?;
             }
         }
+        self.depth -= 1;
         Ok(Value::Table(table))
+    }
+
+    fn descend(&mut self, function: &'static str) -> Result<(), DecodeError> {
+        self.depth += 1;
+        if self.depth > MAX_DECODE_DEPTH {
+            return Err(DecodeError::TooDeep(function));
+        }
+        Ok(())
     }
 }
 
@@ -380,6 +417,24 @@ mod tests {
             encode_number(v, &mut out);
         }
         out
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_recursed_into() {
+        let lua = Lua::new();
+        let data = lua.create_string(vec![0x91u8; 100_000]).unwrap();
+        let mut args = MultiValue::new();
+        args.push_back(Value::String(data));
+        let result = unpack_entry(&lua, args, "unpack", Mode::All).unwrap();
+        let values: Vec<Value> = result.into_iter().collect();
+        assert_eq!(values[0], Value::Boolean(false));
+        let Value::String(message) = &values[1] else {
+            panic!("an error message")
+        };
+        assert_eq!(
+            message.to_str().unwrap(),
+            "stack overflow (in function mp_decode_to_lua_array)"
+        );
     }
 
     #[test]

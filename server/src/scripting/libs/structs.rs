@@ -10,6 +10,8 @@ use super::{
     LibResult,
 };
 
+/// The widest integer `i`/`I` may ask for, in bytes.
+const MAX_INT_SIZE: usize = 32;
 /// The largest alignment `!` asks for by default (that of a double on 64-bit platforms).
 const MAX_ALIGN: usize = 8;
 
@@ -87,6 +89,11 @@ impl<'f> Format<'f> {
                 signed: opt == b'l',
             },
             b'i' | b'I' => match self.number(4) {
+                Ok(size) if size > MAX_INT_SIZE => {
+                    return Some(Err(FormatError::Plain(format!(
+                        "integral size {size} is larger than limit of {MAX_INT_SIZE}"
+                    ))))
+                }
                 Ok(size) => Item::Int {
                     size,
                     signed: opt == b'i',
