@@ -130,3 +130,20 @@ async fn a_script_push_wakes_a_blocked_client_and_scripts_never_block() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn commands_a_script_runs_are_logged_as_its_connectionless_client() {
+    let server = server(5000).await;
+    let mut conn = Conn::connect(server.addr()).await.unwrap();
+    conn.call("CONFIG SET slowlog-log-slower-than 0").await;
+    conn.call("SLOWLOG RESET").await;
+    conn.call("EVAL \"return redis.call('set', 'slowk', 'v')\" 0")
+        .await;
+    let log = String::from_utf8_lossy(&conn.call("SLOWLOG GET 2").await).into_owned();
+    // Newest first: the EVAL (from this connection), then the SET it ran.
+    let eval_at = log.find("$4\r\neval\r\n").expect("EVAL logged");
+    let set_at = log.find("$3\r\nset\r\n").expect("SET logged");
+    assert!(eval_at < set_at, "{log}");
+    assert!(log[set_at..].contains("$3\r\n?:0\r\n$0\r\n"), "{log}");
+    server.shutdown().await;
+}

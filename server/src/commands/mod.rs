@@ -363,6 +363,9 @@ pub fn execute(
     if failed {
         entry.failed_calls += 1;
     }
+    if !cmd.has(flags::SKIP_SLOWLOG) {
+        record_script_slowlog(state, args, elapsed.as_micros() as i64, now_ms);
+    }
     state.announce_expired();
     new_db
 }
@@ -466,12 +469,32 @@ fn record_slowlog(state: &mut State, client_id: ClientId, args: Args<'_>, us: i6
     if threshold < 0 || us < threshold {
         return;
     }
-    let max_len = state.config.hot.slowlog_max_len;
     let (addr, name) = state
         .clients
         .get(&client_id)
         .map(|c| (c.addr.clone(), c.name.clone()))
         .unwrap_or_default();
+    push_slowlog(state, args, us, now_ms, addr, name);
+}
+
+/// Logs a slow command a script ran: Redis shows its client, which has no connection, as `?:0`.
+fn record_script_slowlog(state: &mut State, args: Args<'_>, us: i64, now_ms: i64) {
+    let threshold = state.config.hot.slowlog_log_slower_than;
+    if threshold < 0 || us < threshold {
+        return;
+    }
+    push_slowlog(state, args, us, now_ms, "?:0".into(), Vec::new());
+}
+
+fn push_slowlog(
+    state: &mut State,
+    args: Args<'_>,
+    us: i64,
+    now_ms: i64,
+    addr: String,
+    name: Vec<u8>,
+) {
+    let max_len = state.config.hot.slowlog_max_len;
     // Redis keeps at most 32 arguments of at most 128 bytes each.
     let argc = args.len();
     let mut kept: Vec<Vec<u8>> = args
