@@ -141,7 +141,7 @@ async fn commands_a_script_runs_are_logged_as_its_connectionless_client() {
         .await;
     let log = String::from_utf8_lossy(&conn.call("SLOWLOG GET 2").await).into_owned();
     // Newest first: the EVAL (from this connection), then the SET it ran.
-    let eval_at = log.find("$4\r\neval\r\n").expect("EVAL logged");
+    let eval_at = log.find("$4\r\nEVAL\r\n").expect("EVAL logged");
     let set_at = log.find("$3\r\nset\r\n").expect("SET logged");
     assert!(eval_at < set_at, "{log}");
     assert!(log[set_at..].contains("$3\r\n?:0\r\n$0\r\n"), "{log}");
