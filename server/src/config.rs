@@ -146,7 +146,13 @@ static PARAMS: &[ParamDef] = &[
     ),
     param("slowlog-log-slower-than", ANY_INT, "10000"),
     param("slowlog-max-len", NON_NEGATIVE, "128"),
-    param("lua-time-limit", NON_NEGATIVE, "5000"),
+    // How long a script runs before other clients get -BUSY and SCRIPT KILL may stop it.
+    aliased(
+        "busy-reply-threshold",
+        "lua-time-limit",
+        NON_NEGATIVE,
+        "5000",
+    ),
     // Compact encodings of small collections (defaults as the reference redis-server 7.0).
     aliased(
         "hash-max-listpack-entries",

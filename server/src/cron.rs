@@ -24,11 +24,22 @@ pub async fn run(shared: Arc<Shared>) {
     let mut next_tick = Instant::now();
     let mut behind = false;
     loop {
-        let hz = shared.state.lock().config.int("hz").clamp(1, 500) as u32;
+        // A busy script holds the state: skip the work until it is done.
+        let hz = match shared.lock_unless_busy() {
+            Some(state) => state.config.int("hz").clamp(1, 500) as u32,
+            None => {
+                tokio::select! {
+                    _ = shutdown.changed() => return,
+                    _ = tokio::time::sleep(Duration::from_millis(10)) => continue,
+                }
+            }
+        };
         let tick = Duration::from_secs(1) / hz;
         if Instant::now() >= next_tick {
             next_tick = Instant::now() + tick;
-            let mut state = shared.state.lock();
+            let Some(mut state) = shared.lock_unless_busy() else {
+                continue;
+            };
             let report = active_expire_cycle(
                 &mut state,
                 shared.clock.now_ms(),
@@ -38,7 +49,9 @@ pub async fn run(shared: Arc<Shared>) {
             maintain_tables(&mut state);
             persistence_cron(&mut state, shared.clock.now_ms());
         } else if behind {
-            let mut state = shared.state.lock();
+            let Some(mut state) = shared.lock_unless_busy() else {
+                continue;
+            };
             behind =
                 active_expire_cycle(&mut state, shared.clock.now_ms(), FAST_CYCLE_BUDGET).timed_out;
         }

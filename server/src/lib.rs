@@ -42,6 +42,7 @@ mod notify;
 mod persistence;
 pub mod protocol;
 mod pubsub;
+mod scripting;
 mod state;
 mod store;
 

@@ -56,17 +56,14 @@ fn main() -> ExitCode {
         }
     };
     init_logging(&config);
+    // Multi-threaded even with one worker: a script running past busy-reply-threshold hands
+    // the other connections to a fresh worker (block_in_place), which answers them -BUSY and
+    // lets SCRIPT KILL through. A current-thread runtime could serve nobody until it ends.
     let threads = config.int("io-threads").max(1) as usize;
-    let runtime = if threads == 1 {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(threads)
-            .enable_all()
-            .build()
-    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build();
     let runtime = match runtime {
         Ok(rt) => rt,
         Err(e) => {

@@ -76,6 +76,14 @@ pub struct State {
     pub watchers: HashMap<(usize, Vec<u8>), Vec<ClientId>, ahash::RandomState>,
     /// True while EXEC runs its queue: commands may not block then.
     pub in_exec: bool,
+    /// True while a script runs: commands may not block then either.
+    pub in_script: bool,
+    /// Set by a handler that wrote an error reply itself (a script's): the dispatcher counts
+    /// the call as failed, as it does for an `Err`.
+    pub reply_failed: bool,
+    /// The Lua engines, the script cache and the function libraries (whose sources a future
+    /// RDB/AOF writer reads from `scripting.functions`).
+    pub scripting: crate::scripting::Scripting,
     /// Clients blocked on keys, and the keys written since they were last served.
     pub blocking: crate::blocking::Blocking,
     /// Set by a blocking command that found nothing to serve, taken by the dispatcher.
@@ -128,6 +136,9 @@ impl State {
             blocking: Default::default(),
             watchers: HashMap::default(),
             in_exec: false,
+            in_script: false,
+            reply_failed: false,
+            scripting: crate::scripting::Scripting::new(),
             memory_probe: None,
             run_id: random_hex_id(),
             replid: random_hex_id(),
@@ -270,6 +281,8 @@ pub struct Shared {
     pub query_buffer_limit: AtomicI64,
     /// The address the TCP listener is bound to, once it is.
     pub local_addr: Mutex<Option<std::net::SocketAddr>>,
+    /// The running script, for connections that find the state locked by it.
+    pub script_watch: Arc<crate::scripting::ScriptWatch>,
 }
 
 impl Shared {
@@ -278,6 +291,7 @@ impl Shared {
         let proto_max_bulk_len = AtomicI64::new(config.int("proto-max-bulk-len"));
         let query_buffer_limit = AtomicI64::new(config.int("client-query-buffer-limit"));
         let state = State::new(config, clock.now_ms());
+        let script_watch = state.scripting.watch.clone();
         Arc::new(Shared {
             state: Mutex::new(state),
             clock,
@@ -285,7 +299,33 @@ impl Shared {
             proto_max_bulk_len,
             query_buffer_limit,
             local_addr: Mutex::new(None),
+            script_watch,
         })
+    }
+
+    /// The state lock, or None while a script that ran past busy-reply-threshold holds it:
+    /// callers then answer -BUSY (or skip their work) instead of waiting, so that SCRIPT KILL
+    /// can reach the script.
+    pub fn lock_unless_busy(&self) -> Option<parking_lot::MutexGuard<'_, State>> {
+        loop {
+            if let Some(guard) = self.state.try_lock_for(std::time::Duration::from_millis(5)) {
+                return Some(guard);
+            }
+            if self.script_watch.busy.load(Ordering::Acquire) {
+                return None;
+            }
+        }
+    }
+
+    /// The state lock, waiting (without holding up the runtime's thread) while a busy script
+    /// holds it.
+    pub async fn lock_when_not_busy(&self) -> parking_lot::MutexGuard<'_, State> {
+        loop {
+            if let Some(guard) = self.lock_unless_busy() {
+                return guard;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
     }
 
     /// Stops the server: listeners stop accepting and every connection closes.

@@ -267,7 +267,7 @@ fn blmpop_keys(args: Args<'_>) -> Vec<usize> {
 
 /// Redis's genericGetKeys: the count is read leniently (C's atoi), and a count that does not
 /// fit the arguments yields no keys at all.
-fn counted_keys(args: Args<'_>, count_at: usize, first: usize) -> Vec<usize> {
+pub fn counted_keys(args: Args<'_>, count_at: usize, first: usize) -> Vec<usize> {
     let Some(count) = args.iter().nth(count_at).map(atoi) else {
         return Vec::new();
     };

@@ -6,12 +6,14 @@ pub mod client;
 pub mod command;
 pub mod connection;
 pub mod databases;
+pub mod functions;
 pub mod hashes;
 pub mod keys;
 pub mod lists;
 pub mod monitor;
 pub mod persistence;
 pub mod pubsub;
+pub mod scripting;
 pub mod server;
 pub mod sets;
 pub mod sort;
@@ -111,7 +113,7 @@ impl<'a> Ctx<'a> {
     /// Whether a command that finds nothing to serve may block. Inside MULTI or a script it may
     /// not, and answers as if its timeout had passed.
     pub fn may_block(&self) -> bool {
-        !self.state.in_exec
+        !self.state.in_exec && !self.state.in_script
     }
 
     /// Blocks the client: see [`BlockRequest`].
@@ -129,6 +131,15 @@ impl<'a> Ctx<'a> {
     pub fn notify(&mut self, class: u32, event: &'static str, key: &[u8]) {
         self.state
             .notify_keyspace_event(class, event, key, self.db, self.now_ms);
+    }
+
+    /// Sends this command's MONITOR line now. Scripts' commands (EVAL*, FCALL*) are skipped by
+    /// the dispatcher and announce themselves when they start, so that the commands they run
+    /// appear after them, as in Redis.
+    pub fn feed_monitors(&mut self) {
+        if !self.state.monitors.is_empty() {
+            feed_monitors(self.shared, self.state, self.client_id, self.db, self.args);
+        }
     }
 
     /// Is argument `i` equal to `word`, ignoring ASCII case?
@@ -342,7 +353,7 @@ pub fn run(
     let result = handler(&mut ctx);
     let new_db = ctx.db;
     let block_request = ctx.state.block_request.take();
-    let failed = result.is_err();
+    let failed = result.is_err() | std::mem::take(&mut ctx.state.reply_failed);
     if let Err(CmdError(text)) = &result {
         ctx.out.error(text);
         ctx.state.count_error(text.as_bytes());
@@ -464,6 +475,60 @@ fn feed_monitors(
     monitor::feed(state, &addr, db, args, shared.clock.now_us());
 }
 
+/// Runs a command a script called (the caller checked arity, flags and permissions): its handler
+/// in database `db`, with the statistics `run` keeps. Returns the database selected afterwards.
+#[allow(clippy::too_many_arguments)]
+pub fn execute(
+    shared: &Shared,
+    state: &mut State,
+    client_id: ClientId,
+    cmd: &table::Command,
+    args: Args<'_>,
+    db: usize,
+    out: &mut ReplyBuf,
+    now_ms: i64,
+) -> usize {
+    let Some(handler) = cmd.def.handler else {
+        return db;
+    };
+    let started = Instant::now();
+    let mut ctx = Ctx {
+        args,
+        state,
+        shared,
+        client_id,
+        db,
+        out,
+        now_ms,
+    };
+    let result = handler(&mut ctx);
+    let new_db = ctx.db;
+    // Commands in scripts never block: one that would answers as if it timed out.
+    ctx.state.block_request = None;
+    if let Err(CmdError(text)) = &result {
+        ctx.out.error(text);
+        ctx.state.count_error(text.as_bytes());
+    }
+    let failed = result.is_err() | std::mem::take(&mut state.reply_failed);
+    let elapsed = started.elapsed();
+    state.stats.total_commands_processed += 1;
+    let entry = state.command_stats.entry(cmd.fullname).or_default();
+    entry.calls += 1;
+    entry.usec += elapsed.as_micros() as u64;
+    entry.latency.record(elapsed.as_nanos() as u64);
+    if failed {
+        entry.failed_calls += 1;
+    }
+    if !cmd.has(flags::SKIP_SLOWLOG) {
+        record_script_slowlog(state, args, elapsed.as_micros() as i64, now_ms);
+    }
+    state.announce_expired(now_ms);
+    if !state.monitors.is_empty() && !cmd.has(flags::SKIP_MONITOR) && !cmd.has(flags::ADMIN) {
+        monitor::feed(state, "lua", new_db, args, shared.clock.now_us());
+    }
+    new_db
+}
+
 /// Records the end of a command on its client, and drops its reply under CLIENT REPLY OFF/SKIP.
 fn finish(
     state: &mut State,
@@ -563,12 +628,32 @@ fn record_slowlog(state: &mut State, client_id: ClientId, args: Args<'_>, us: i6
     if threshold < 0 || us < threshold {
         return;
     }
-    let max_len = state.config.hot.slowlog_max_len;
     let (addr, name) = state
         .clients
         .get(&client_id)
         .map(|c| (c.addr.clone(), c.name.clone()))
         .unwrap_or_default();
+    push_slowlog(state, args, us, now_ms, addr, name);
+}
+
+/// Logs a slow command a script ran: Redis shows its client, which has no connection, as `?:0`.
+fn record_script_slowlog(state: &mut State, args: Args<'_>, us: i64, now_ms: i64) {
+    let threshold = state.config.hot.slowlog_log_slower_than;
+    if threshold < 0 || us < threshold {
+        return;
+    }
+    push_slowlog(state, args, us, now_ms, "?:0".into(), Vec::new());
+}
+
+fn push_slowlog(
+    state: &mut State,
+    args: Args<'_>,
+    us: i64,
+    now_ms: i64,
+    addr: String,
+    name: Vec<u8>,
+) {
+    let max_len = state.config.hot.slowlog_max_len;
     // Redis keeps at most 32 arguments of at most 128 bytes each.
     let argc = args.len();
     let mut kept: Vec<Vec<u8>> = args

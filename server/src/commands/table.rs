@@ -6,8 +6,9 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use super::{
-    bitmaps, client, command, connection, databases, hashes, keys, lists, monitor, persistence,
-    pubsub, server, sets, sort, sorted_sets, streams, strings, transactions, Handler,
+    bitmaps, client, command, connection, databases, functions, hashes, keys, lists, monitor,
+    persistence, pubsub, scripting, server, sets, sort, sorted_sets, streams, strings,
+    transactions, Handler,
 };
 use crate::protocol::Args;
 
@@ -28,6 +29,8 @@ const FAMILIES: &[&[CommandDef]] = &[
     transactions::COMMANDS,
     pubsub::COMMANDS,
     monitor::COMMANDS,
+    scripting::COMMANDS,
+    functions::COMMANDS,
     server::COMMANDS,
     persistence::COMMANDS,
     command::COMMANDS,

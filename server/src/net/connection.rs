@@ -31,8 +31,27 @@ pub async fn serve<S>(shared: Arc<Shared>, mut stream: S, peer: Peer)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    let mut input = BytesMut::with_capacity(READ_CHUNK);
+    let mut out = ReplyBuf::new(Resp::V2);
+    let mut request = Request::default();
     let registered = {
-        let mut state = shared.state.lock();
+        let mut state = loop {
+            if let Some(state) = shared.lock_unless_busy() {
+                break state;
+            }
+            // A busy script holds the state: answer what comes meanwhile without it.
+            if !serve_unregistered_while_busy(
+                &shared,
+                &mut stream,
+                &mut input,
+                &mut request,
+                &mut out,
+            )
+            .await
+            {
+                return;
+            }
+        };
         let max = state.config.int("maxclients") as usize;
         state.stats.total_connections_received += 1;
         if state.clients.len() >= max {
@@ -59,10 +78,12 @@ where
     tracing::debug!(id, "client connected");
 
     let mut shutdown = shared.shutdown.subscribe();
-    let mut input = BytesMut::with_capacity(READ_CHUNK);
-    let mut out = ReplyBuf::new(Resp::V2);
-    let mut request = Request::default();
-    let mut outcome = Outcome::default();
+    // Requests that arrived while a busy script kept this connection from registering run
+    // at once.
+    let mut outcome = Outcome {
+        paused_for: (!input.is_empty()).then_some(Duration::ZERO),
+        ..Outcome::default()
+    };
     let mut last_read = Instant::now();
     let mut bytes_read = 0;
     let mut more_output = false;
@@ -119,7 +140,7 @@ where
     }
 
     let _ = stream.shutdown().await;
-    let mut state = shared.state.lock();
+    let mut state = shared.lock_when_not_busy().await;
     crate::blocking::forget_client(&mut state, id);
     commands::transactions::forget_watches(&mut state, id);
     crate::pubsub::forget_client(&mut state, id);
@@ -249,7 +270,9 @@ fn process(
     request: &mut Request,
     out: &mut ReplyBuf,
 ) -> Outcome {
-    let mut state = shared.state.lock();
+    let Some(mut state) = shared.lock_unless_busy() else {
+        return serve_while_busy(shared, input, request, out);
+    };
     let idle_timeout = match state.config.hot.timeout {
         0 => None,
         seconds => Some(Duration::from_secs(seconds)),
@@ -376,4 +399,113 @@ fn process(
         blocked_for,
         idle_timeout,
     }
+}
+
+/// Answers the requests in `input` while a script that ran past busy-reply-threshold holds the
+/// state: SCRIPT KILL, FUNCTION KILL and SHUTDOWN NOSAVE reach the script through its watch,
+/// QUIT closes, everything else gets -BUSY.
+fn serve_while_busy(
+    shared: &Shared,
+    input: &mut BytesMut,
+    request: &mut Request,
+    out: &mut ReplyBuf,
+) -> Outcome {
+    let watch = &shared.script_watch;
+    let busy_error = if watch.is_function.load(Ordering::Acquire) {
+        crate::scripting::BUSY_FUNCTION
+    } else {
+        crate::scripting::BUSY_EVAL
+    };
+    let limits = Limits {
+        proto_max_bulk_len: shared.proto_max_bulk_len.load(Ordering::Relaxed),
+        authenticated: true,
+    };
+    let mut consumed = 0;
+    let mut close = false;
+    while consumed < input.len() && !close {
+        let buf = &input[consumed..];
+        match request.decode(buf, limits) {
+            Decoded::Incomplete => break,
+            Decoded::Skip(n) => consumed += n,
+            Decoded::Error(text) => {
+                out.error(text);
+                close = true;
+            }
+            Decoded::Command(n) => {
+                if !watch.busy.load(Ordering::Acquire) {
+                    // The script just ended: the rest runs normally, under the lock.
+                    break;
+                }
+                consumed += n;
+                let args = request.args(buf);
+                let name = args.get(0);
+                let sub_is = |word: &str| {
+                    args.len() == 2 && args.get(1).eq_ignore_ascii_case(word.as_bytes())
+                };
+                if name.eq_ignore_ascii_case(b"script") && sub_is("kill") {
+                    match crate::scripting::kill(watch, false) {
+                        Ok(()) => out.ok(),
+                        Err(text) => out.error(text),
+                    }
+                } else if name.eq_ignore_ascii_case(b"function") && sub_is("kill") {
+                    match crate::scripting::kill(watch, true) {
+                        Ok(()) => out.ok(),
+                        Err(text) => out.error(text),
+                    }
+                } else if name.eq_ignore_ascii_case(b"shutdown")
+                    && args
+                        .iter()
+                        .skip(1)
+                        .any(|a| a.eq_ignore_ascii_case(b"nosave"))
+                {
+                    watch.kill.store(true, Ordering::Release);
+                    shared.request_shutdown();
+                    close = true;
+                } else if name.eq_ignore_ascii_case(b"quit") {
+                    out.ok();
+                    close = true;
+                } else {
+                    out.error(busy_error);
+                }
+            }
+        }
+    }
+    let leftover = consumed < input.len();
+    input.advance(consumed);
+    Outcome {
+        close,
+        // Look again soon: the script may end without anyone waking this connection, and
+        // requests left in `input` then run normally.
+        paused_for: Some(Duration::from_millis(if leftover { 1 } else { 10 })),
+        ..Outcome::default()
+    }
+}
+
+/// The same, for a connection that could not register yet because a busy script holds the
+/// state. Returns false when the connection is to close.
+async fn serve_unregistered_while_busy<S>(
+    shared: &Shared,
+    stream: &mut S,
+    input: &mut BytesMut,
+    request: &mut Request,
+    out: &mut ReplyBuf,
+) -> bool
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    tokio::select! {
+        read = stream.read_buf(input) => match read {
+            Ok(0) | Err(_) => return false,
+            Ok(_) => {}
+        },
+        _ = tokio::time::sleep(Duration::from_millis(10)) => {}
+    }
+    let outcome = serve_while_busy(shared, input, request, out);
+    if !out.buf.is_empty() {
+        if stream.write_all(&out.buf).await.is_err() {
+            return false;
+        }
+        out.buf.clear();
+    }
+    !outcome.close
 }
