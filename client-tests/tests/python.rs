@@ -11,4 +11,5 @@ scenarios!(
     Language::Python,
     redis_py_commands => "commands",
     redis_py_pubsub => "pubsub",
+    redis_py_scripts_and_lock => "scripts",
 );

@@ -1,7 +1,7 @@
 // Bull 4: hundreds of jobs with delays, retries with backoff, priorities and progress, global
 // events over pub/sub, workers found through CLIENT LIST, and consistent counts at the end.
 import Queue from 'bull';
-import { assert, waitFor } from '../lib.mjs';
+import { assert, waitFor } from './lib.mjs';
 
 const JOBS = 300;
 

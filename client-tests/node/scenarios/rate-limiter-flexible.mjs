@@ -3,7 +3,7 @@
 import Redis from 'ioredis';
 import { createClient } from 'redis4';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
-import { assert, sleep } from '../lib.mjs';
+import { assert, sleep } from './lib.mjs';
 
 async function exercise(storeClient, label, extra = {}) {
   const limiter = new RateLimiterRedis({

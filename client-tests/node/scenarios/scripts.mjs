@@ -4,7 +4,7 @@
 import Redis from 'ioredis';
 import { createClient as createClient4, defineScript as defineScript4 } from 'redis4';
 import { createClient as createClient5, defineScript as defineScript5 } from 'redis5';
-import { assert } from '../lib.mjs';
+import { assert } from './lib.mjs';
 
 // What @nest-lab/throttler-storage-redis does per request, in its shape: count hits in a
 // window, block once over the limit, report TTLs.

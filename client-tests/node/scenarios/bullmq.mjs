@@ -2,7 +2,7 @@
 // QueueEvents reading the events stream with XREAD BLOCK; workers found through CLIENT LIST; a
 // flow of parent and children; consistent counts at the end.
 import { FlowProducer, Queue, QueueEvents, Worker } from 'bullmq';
-import { assert, waitFor } from '../lib.mjs';
+import { assert, waitFor } from './lib.mjs';
 
 const JOBS = 300;
 
