@@ -55,6 +55,25 @@ impl Functions {
         self.libraries.clear();
         self.engine =
             Engine::new(self.watch.clone(), self.rng.clone()).expect("the Lua engine starts");
+        self.publish_counts();
+    }
+
+    /// FUNCTION DELETE: false if there is no such library.
+    pub fn delete(&mut self, name: &str) -> bool {
+        let found = self.libraries.remove(name).is_some();
+        self.publish_counts();
+        found
+    }
+
+    /// Keeps the counts FUNCTION STATS reports where a busy connection can read them.
+    fn publish_counts(&self) {
+        use std::sync::atomic::Ordering;
+        self.watch
+            .libraries
+            .store(self.libraries.len(), Ordering::Release);
+        self.watch
+            .functions
+            .store(self.function_count(), Ordering::Release);
     }
 
     /// The library and definition of the function called `name`.
@@ -109,6 +128,7 @@ impl Functions {
         for library in new {
             self.libraries.insert(library.name.clone(), library);
         }
+        self.publish_counts();
         Ok(())
     }
 }

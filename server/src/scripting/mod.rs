@@ -19,7 +19,7 @@ pub mod functions;
 pub mod libs;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -43,6 +43,47 @@ pub struct ScriptWatch {
     pub wrote: AtomicBool,
     /// Stop it at its next hook.
     pub kill: AtomicBool,
+    /// The running function's name, its FCALL's arguments and when it started, for FUNCTION
+    /// STATS while it is busy.
+    pub function_call: Mutex<Option<(String, Vec<Vec<u8>>, Instant)>>,
+    /// How many libraries and functions are loaded, for the same.
+    pub libraries: AtomicUsize,
+    pub functions: AtomicUsize,
+}
+
+/// FUNCTION STATS: what runs, and what is loaded. Also answered while a function is busy,
+/// without the state lock; while an EVAL script is busy it is refused, as in Redis.
+pub fn function_stats(watch: &ScriptWatch, out: &mut ReplyBuf) -> Result<(), &'static str> {
+    let running = watch.running.load(Ordering::Acquire);
+    if running && !watch.is_function.load(Ordering::Acquire) {
+        return Err(BUSY_EVAL);
+    }
+    out.map(2);
+    out.bulk(b"running_script");
+    match (running, watch.function_call.lock().as_ref()) {
+        (true, Some((name, command, started))) => {
+            out.map(3);
+            out.bulk(b"name");
+            out.bulk(name.as_bytes());
+            out.bulk(b"command");
+            out.array(command.len());
+            for arg in command {
+                out.bulk(arg);
+            }
+            out.bulk(b"duration_ms");
+            out.int(started.elapsed().as_millis() as i64);
+        }
+        _ => out.null(),
+    }
+    out.bulk(b"engines");
+    out.map(1);
+    out.bulk(b"LUA");
+    out.map(2);
+    out.bulk(b"libraries_count");
+    out.int(watch.libraries.load(Ordering::Acquire) as i64);
+    out.bulk(b"functions_count");
+    out.int(watch.functions.load(Ordering::Acquire) as i64);
+    Ok(())
 }
 
 /// What SCRIPT KILL / FUNCTION KILL answer.
@@ -746,6 +787,13 @@ pub fn run(ctx: &mut Ctx, lua_engine: EngineHandle, invocation: Invocation) -> C
     watch
         .is_function
         .store(invocation.is_function, Ordering::Release);
+    *watch.function_call.lock() = invocation.is_function.then(|| {
+        (
+            invocation.name.clone(),
+            ctx.args.iter().map(<[u8]>::to_vec).collect(),
+            Instant::now(),
+        )
+    });
     watch.running.store(true, Ordering::Release);
     let threshold = ctx.state.config.int("busy-reply-threshold");
     if threshold > 0 {
@@ -796,6 +844,7 @@ pub fn run(ctx: &mut Ctx, lua_engine: EngineHandle, invocation: Invocation) -> C
     watch.running.store(false, Ordering::Release);
     watch.busy.store(false, Ordering::Release);
     watch.kill.store(false, Ordering::Release);
+    *watch.function_call.lock() = None;
     watch.wrote.store(false, Ordering::Release);
     if !invocation.is_function {
         let _ = globals.raw_set("KEYS", Value::Nil);
