@@ -45,10 +45,18 @@ pub struct ScriptWatch {
     pub kill: AtomicBool,
     /// The running function's name, its FCALL's arguments and when it started, for FUNCTION
     /// STATS while it is busy.
-    pub function_call: Mutex<Option<(String, Vec<Vec<u8>>, Instant)>>,
+    pub function_call: Mutex<Option<FunctionCall>>,
     /// How many libraries and functions are loaded, for the same.
     pub libraries: AtomicUsize,
     pub functions: AtomicUsize,
+}
+
+/// A running FCALL, as FUNCTION STATS shows it.
+#[derive(Debug)]
+pub struct FunctionCall {
+    pub name: String,
+    pub command: Vec<Vec<u8>>,
+    pub started: Instant,
 }
 
 /// FUNCTION STATS: what runs, and what is loaded. Also answered while a function is busy,
@@ -61,17 +69,17 @@ pub fn function_stats(watch: &ScriptWatch, out: &mut ReplyBuf) -> Result<(), &'s
     out.map(2);
     out.bulk(b"running_script");
     match (running, watch.function_call.lock().as_ref()) {
-        (true, Some((name, command, started))) => {
+        (true, Some(call)) => {
             out.map(3);
             out.bulk(b"name");
-            out.bulk(name.as_bytes());
+            out.bulk(call.name.as_bytes());
             out.bulk(b"command");
-            out.array(command.len());
-            for arg in command {
+            out.array(call.command.len());
+            for arg in &call.command {
                 out.bulk(arg);
             }
             out.bulk(b"duration_ms");
-            out.int(started.elapsed().as_millis() as i64);
+            out.int(call.started.elapsed().as_millis() as i64);
         }
         _ => out.null(),
     }
@@ -787,12 +795,10 @@ pub fn run(ctx: &mut Ctx, lua_engine: EngineHandle, invocation: Invocation) -> C
     watch
         .is_function
         .store(invocation.is_function, Ordering::Release);
-    *watch.function_call.lock() = invocation.is_function.then(|| {
-        (
-            invocation.name.clone(),
-            ctx.args.iter().map(<[u8]>::to_vec).collect(),
-            Instant::now(),
-        )
+    *watch.function_call.lock() = invocation.is_function.then(|| FunctionCall {
+        name: invocation.name.clone(),
+        command: ctx.args.iter().map(<[u8]>::to_vec).collect(),
+        started: Instant::now(),
     });
     watch.running.store(true, Ordering::Release);
     let threshold = ctx.state.config.int("busy-reply-threshold");
