@@ -492,6 +492,8 @@ fn command_args(values: &[Value]) -> Result<crate::protocol::OwnedArgs, &'static
     for value in values {
         match value {
             Value::String(s) => argv.push(&s.as_bytes()),
+            // C's %.17g spells the sign of a NaN (0/0 is negative on x86).
+            Value::Number(n) if n.is_nan() && n.is_sign_negative() => argv.push(b"-nan"),
             Value::Number(n) => argv.push(crate::protocol::format::format_double(*n).as_bytes()),
             Value::Integer(n) => argv.push(n.to_string().as_bytes()),
             _ => return Err("Lua redis lib command arguments must be strings or integers"),
