@@ -187,3 +187,22 @@ $15\r\nfunctions_count\r\n:1\r\n"
     );
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn a_loop_inside_a_coroutine_is_busy_and_killable_too() {
+    let server = server(200).await;
+    let (mut runner, mut other) = start_endless_script(
+        &server,
+        "coroutine.wrap(function() local i = 0 while true do i = i + 1 end end)()",
+    )
+    .await;
+    assert_eq!(other.call("SCRIPT KILL").await, b"+OK\r\n");
+    let killed = runner.reply().await;
+    assert!(
+        killed.starts_with(b"-ERR Script killed by user with SCRIPT KILL..."),
+        "{}",
+        String::from_utf8_lossy(&killed)
+    );
+    assert_eq!(other.call("PING").await, b"+PONG\r\n");
+    server.shutdown().await;
+}

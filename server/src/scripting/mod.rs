@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mlua::{Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState};
+use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
 use parking_lot::Mutex;
 
 use crate::commands::table::{flags, CommandTable, Lookup};
@@ -804,9 +804,12 @@ pub fn run(ctx: &mut Ctx, lua_engine: EngineHandle, invocation: Invocation) -> C
     });
     watch.running.store(true, Ordering::Release);
     let threshold = ctx.state.config.int("busy-reply-threshold");
-    if threshold > 0 {
-        install_hook(&lua, watch.clone(), Duration::from_millis(threshold as u64));
-    }
+    let hook = HookState {
+        watch: watch.clone(),
+        started: Instant::now(),
+        busy_after: (threshold > 0).then(|| Duration::from_millis(threshold as u64)),
+        load_timeout: None,
+    };
 
     let client = Mutex::new(ScriptClient {
         db: ctx.db,
@@ -814,7 +817,8 @@ pub fn run(ctx: &mut Ctx, lua_engine: EngineHandle, invocation: Invocation) -> C
         read_only: invocation.read_only,
     });
     ctx.state.in_script = true;
-    let outcome = lua.scope(|scope| {
+    let outcome = with_count_hook(&lua, hook, || {
+        lua.scope(|scope| {
         let client = &client;
         let dispatch = scope.create_function_mut(|lua, args: MultiValue| {
             let mut args = args.into_iter();
@@ -845,9 +849,9 @@ pub fn run(ctx: &mut Ctx, lua_engine: EngineHandle, invocation: Invocation) -> C
         hidden.raw_set("dispatch", Value::Nil)?;
         hidden.raw_set("setresp", Value::Nil)?;
         result
+    })
     });
     ctx.state.in_script = false;
-    lua.remove_hook();
     let killed = watch.kill.load(Ordering::Acquire);
     watch.running.store(false, Ordering::Release);
     watch.busy.store(false, Ordering::Release);
@@ -931,29 +935,99 @@ impl Engine {
     }
 }
 
-/// Every HOOK_PERIOD instructions: is the script killed, and has it become slow enough that
-/// others should get -BUSY? The first time it has, the runtime's other tasks move to a new
-/// worker thread so that they are served while this one runs the script.
-fn install_hook(lua: &Lua, watch: Arc<ScriptWatch>, threshold: Duration) {
-    let started = Instant::now();
-    lua.set_hook(
-        HookTriggers::new().every_nth_instruction(HOOK_PERIOD),
-        move |_, _| {
-            if watch.kill.load(Ordering::Acquire) {
-                return Err(mlua::Error::RuntimeError(KILLED.into()));
-            }
-            if !watch.busy.load(Ordering::Acquire) && started.elapsed() >= threshold {
+/// What the instruction-count hook reads while a script or a library load runs, through a
+/// pointer in the Lua registry.
+pub struct HookState {
+    watch: Arc<ScriptWatch>,
+    started: Instant,
+    /// busy-reply-threshold, if scripts may become busy.
+    busy_after: Option<Duration>,
+    /// A FUNCTION LOAD fails after this.
+    load_timeout: Option<Duration>,
+}
+
+const HOOK_KEY: &std::ffi::CStr = c"understudy.hook";
+
+impl HookState {
+    /// The error to raise in the script, if it must stop; notices it becoming slow.
+    fn check(&self) -> Option<&'static std::ffi::CStr> {
+        if self.watch.kill.load(Ordering::Acquire) {
+            return Some(c"ERR Script killed by user with SCRIPT KILL...");
+        }
+        let elapsed = self.started.elapsed();
+        if self.load_timeout.is_some_and(|limit| elapsed > limit) {
+            return Some(c"ERR FUNCTION LOAD timeout");
+        }
+        if let Some(threshold) = self.busy_after {
+            if elapsed >= threshold && !self.watch.busy.load(Ordering::Acquire) {
                 tracing::warn!(
                     "Slow script detected: still in execution after {} milliseconds. You can try killing the script using the {} command.",
-                    started.elapsed().as_millis(),
-                    if watch.is_function.load(Ordering::Acquire) { "FUNCTION KILL" } else { "SCRIPT KILL" }
+                    elapsed.as_millis(),
+                    if self.watch.is_function.load(Ordering::Acquire) { "FUNCTION KILL" } else { "SCRIPT KILL" }
                 );
-                watch.busy.store(true, Ordering::Release);
+                self.watch.busy.store(true, Ordering::Release);
                 hand_over_other_tasks();
             }
-            Ok(VmState::Continue)
-        },
-    );
+        }
+        None
+    }
+}
+
+/// Runs `f` with the count hook installed: every HOOK_PERIOD instructions it looks at the kill
+/// flag, the load deadline and the clock. A C hook of our own rather than mlua's, because Lua
+/// hands it on to the coroutines a script creates: a loop inside a coroutine stays killable.
+pub fn with_count_hook<R>(lua: &Lua, state: HookState, f: impl FnOnce() -> R) -> R {
+    let state = Box::new(state);
+    let pointer = &*state as *const HookState as *mut std::ffi::c_void;
+    // SAFETY: the registry entry points at `state`, which outlives the hook: both are removed
+    // below before `state` is dropped.
+    let installed = unsafe {
+        lua.exec_raw::<()>((), |l| {
+            mlua::ffi::lua_pushlightuserdata(l, pointer);
+            mlua::ffi::lua_setfield(l, mlua::ffi::LUA_REGISTRYINDEX, HOOK_KEY.as_ptr());
+            mlua::ffi::lua_sethook(
+                l,
+                Some(count_hook),
+                mlua::ffi::LUA_MASKCOUNT,
+                HOOK_PERIOD as std::os::raw::c_int,
+            );
+        })
+    };
+    let result = f();
+    if installed.is_ok() {
+        // SAFETY: only clears what was set above.
+        let _ = unsafe {
+            lua.exec_raw::<()>((), |l| {
+                mlua::ffi::lua_sethook(l, None, 0, 0);
+                mlua::ffi::lua_pushnil(l);
+                mlua::ffi::lua_setfield(l, mlua::ffi::LUA_REGISTRYINDEX, HOOK_KEY.as_ptr());
+            })
+        };
+    }
+    drop(state);
+    result
+}
+
+unsafe extern "C-unwind" fn count_hook(l: *mut mlua::ffi::lua_State, _: *mut mlua::ffi::lua_Debug) {
+    use mlua::ffi;
+    ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, HOOK_KEY.as_ptr());
+    let pointer = ffi::lua_touserdata(l, -1) as *const HookState;
+    ffi::lua_settop(l, -2);
+    // A coroutine kept from an earlier run may still carry the hook: nothing runs now.
+    if pointer.is_null() {
+        return;
+    }
+    // SAFETY: the pointer is set only while its HookState lives (with_count_hook).
+    let state = &*pointer;
+    let stop =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| state.check())).unwrap_or(None);
+    if let Some(message) = stop {
+        // Raised as the error table Redis raises; no Rust value with a destructor is alive.
+        ffi::lua_createtable(l, 0, 1);
+        ffi::lua_pushstring(l, message.as_ptr());
+        ffi::lua_setfield(l, -2, c"err".as_ptr());
+        ffi::lua_error(l);
+    }
 }
 
 /// Lets the runtime serve other connections from another thread while this one stays in the
