@@ -147,3 +147,62 @@ async fn commands_a_script_runs_are_logged_as_its_connectionless_client() {
     assert!(log[set_at..].contains("$3\r\n?:0\r\n$0\r\n"), "{log}");
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn a_busy_function_shows_in_function_stats_and_function_kill_stops_it() {
+    let server = server(200).await;
+    let mut admin = Conn::connect(server.addr()).await.unwrap();
+    admin
+        .call("FUNCTION LOAD \"#!lua name=busylib\\nredis.register_function('spin', function() local i = 0 while true do i = i + 1 end end)\"")
+        .await;
+    let mut runner = Conn::connect(server.addr()).await.unwrap();
+    runner.send_line("FCALL spin 1 k a").await;
+    let busy_function: &[u8] =
+        b"-BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.\r\n";
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while admin.call("PING").await != busy_function {
+        assert!(Instant::now() < deadline, "the function never became busy");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let stats = String::from_utf8_lossy(&admin.call("FUNCTION STATS").await).into_owned();
+    assert!(
+        stats.starts_with(
+            "*4\r\n$14\r\nrunning_script\r\n*6\r\n$4\r\nname\r\n$4\r\nspin\r\n$7\r\ncommand\r\n\
+*5\r\n$5\r\nFCALL\r\n$4\r\nspin\r\n$1\r\n1\r\n$1\r\nk\r\n$1\r\na\r\n$11\r\nduration_ms\r\n:"
+        ) && stats.ends_with(
+            "$7\r\nengines\r\n*2\r\n$3\r\nLUA\r\n*4\r\n$15\r\nlibraries_count\r\n:1\r\n\
+$15\r\nfunctions_count\r\n:1\r\n"
+        ),
+        "{stats}"
+    );
+    assert_eq!(admin.call("SCRIPT KILL").await, busy_function);
+    assert_eq!(admin.call("FUNCTION KILL").await, b"+OK\r\n");
+    let killed = runner.reply().await;
+    assert!(
+        killed.starts_with(
+            b"-ERR Script killed by user with SCRIPT KILL... script: spin, on @user_function:2."
+        ),
+        "{}",
+        String::from_utf8_lossy(&killed)
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn a_loop_inside_a_coroutine_is_busy_and_killable_too() {
+    let server = server(200).await;
+    let (mut runner, mut other) = start_endless_script(
+        &server,
+        "coroutine.wrap(function() local i = 0 while true do i = i + 1 end end)()",
+    )
+    .await;
+    assert_eq!(other.call("SCRIPT KILL").await, b"+OK\r\n");
+    let killed = runner.reply().await;
+    assert!(
+        killed.starts_with(b"-ERR Script killed by user with SCRIPT KILL..."),
+        "{}",
+        String::from_utf8_lossy(&killed)
+    );
+    assert_eq!(other.call("PING").await, b"+PONG\r\n");
+    server.shutdown().await;
+}

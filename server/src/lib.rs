@@ -203,8 +203,11 @@ impl ServerBuilder {
     }
 
     /// Starts the server on a runtime of its own, in a background thread, for synchronous tests.
+    /// The runtime is multi-threaded (one worker) so that a script running past
+    /// `busy-reply-threshold` leaves the other connections served (-BUSY, SCRIPT KILL).
     pub fn start_blocking(self) -> std::io::Result<BlockingServerHandle> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
             .enable_all()
             .build()?;
         let handle = runtime.block_on(self.start())?;

@@ -211,14 +211,7 @@ fn function_load(ctx: &mut Ctx) -> CmdResult {
 
 fn function_delete(ctx: &mut Ctx) -> CmdResult {
     let name = String::from_utf8_lossy(ctx.arg(2)).into_owned();
-    if ctx
-        .state
-        .scripting
-        .functions
-        .libraries
-        .remove(&name)
-        .is_none()
-    {
+    if !ctx.state.scripting.functions.delete(&name) {
         return Err("ERR Library not found".into());
     }
     ctx.state.dirty += 1;
@@ -337,6 +330,7 @@ fn function_restore(ctx: &mut Ctx) -> CmdResult {
         restored.push(functions.create(code)?);
     }
     if policy == Policy::Flush {
+        // Not `flush()`: the restored functions live in the current interpreter.
         functions.libraries.clear();
     }
     functions.install(restored, policy == Policy::Replace)?;
@@ -345,23 +339,8 @@ fn function_restore(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
-/// Functions never run while FUNCTION STATS does (a busy script is answered -BUSY without the
-/// state), so `running_script` is always null here.
 fn function_stats(ctx: &mut Ctx) -> CmdResult {
-    let functions = &ctx.state.scripting.functions;
-    let (libraries, count) = (functions.libraries.len(), functions.function_count());
-    let out = &mut *ctx.out;
-    out.map(2);
-    out.bulk(b"running_script");
-    out.null();
-    out.bulk(b"engines");
-    out.map(1);
-    out.bulk(b"LUA");
-    out.map(2);
-    out.bulk(b"libraries_count");
-    out.int(libraries as i64);
-    out.bulk(b"functions_count");
-    out.int(count as i64);
+    scripting::function_stats(&ctx.state.scripting.watch, ctx.out)?;
     Ok(())
 }
 

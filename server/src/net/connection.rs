@@ -452,6 +452,10 @@ fn serve_while_busy(
                         Ok(()) => out.ok(),
                         Err(text) => out.error(text),
                     }
+                } else if name.eq_ignore_ascii_case(b"function") && sub_is("stats") {
+                    if let Err(text) = crate::scripting::function_stats(watch, out) {
+                        out.error(text);
+                    }
                 } else if name.eq_ignore_ascii_case(b"shutdown")
                     && args
                         .iter()

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mlua::{Function, HookTriggers, Lua, MultiValue, Table, Value, VmState};
+use mlua::{Function, Lua, MultiValue, Table, Value};
 use parking_lot::Mutex;
 
 use super::{fail_table, succeed, Engine, Lrand48, ScriptFlags, ScriptWatch, FUNCTION_SOURCE};
@@ -55,6 +55,25 @@ impl Functions {
         self.libraries.clear();
         self.engine =
             Engine::new(self.watch.clone(), self.rng.clone()).expect("the Lua engine starts");
+        self.publish_counts();
+    }
+
+    /// FUNCTION DELETE: false if there is no such library.
+    pub fn delete(&mut self, name: &str) -> bool {
+        let found = self.libraries.remove(name).is_some();
+        self.publish_counts();
+        found
+    }
+
+    /// Keeps the counts FUNCTION STATS reports where a busy connection can read them.
+    fn publish_counts(&self) {
+        use std::sync::atomic::Ordering;
+        self.watch
+            .libraries
+            .store(self.libraries.len(), Ordering::Release);
+        self.watch
+            .functions
+            .store(self.function_count(), Ordering::Release);
     }
 
     /// The library and definition of the function called `name`.
@@ -75,7 +94,7 @@ impl Functions {
             .engine
             .compile(body, FUNCTION_SOURCE)
             .map_err(|e| CmdError::from(format!("ERR Error compiling function: {e}")))?;
-        let functions = self.engine.run_library(&chunk)?;
+        let functions = self.engine.run_library(&chunk, &self.watch)?;
         if functions.is_empty() {
             return Err("ERR No functions registered".into());
         }
@@ -109,6 +128,7 @@ impl Functions {
         for library in new {
             self.libraries.insert(library.name.clone(), library);
         }
+        self.publish_counts();
         Ok(())
     }
 }
@@ -161,39 +181,40 @@ fn valid_name(name: &[u8]) -> bool {
 impl Engine {
     /// Runs a library's code with only the load API in sight, collecting the functions it
     /// registers.
-    fn run_library(&self, chunk: &Function) -> Result<Vec<FunctionDef>, CmdError> {
+    fn run_library(
+        &self,
+        chunk: &Function,
+        watch: &Arc<ScriptWatch>,
+    ) -> Result<Vec<FunctionDef>, CmdError> {
         let registered = Mutex::new(Vec::new());
         let internal =
             |e: mlua::Error| CmdError::from(format!("ERR Error registering functions: {e}"));
         self.globals_meta
             .raw_set("__index", self.load_api.clone())
             .map_err(internal)?;
-        let started = Instant::now();
-        self.lua.set_hook(
-            HookTriggers::new().every_nth_instruction(super::HOOK_PERIOD),
-            move |_, _| {
-                if started.elapsed() > LOAD_TIMEOUT {
-                    return Err(mlua::Error::RuntimeError("FUNCTION LOAD timeout".into()));
-                }
-                Ok(VmState::Continue)
-            },
-        );
-        let outcome = self.lua.scope(|scope| {
-            let registered = &registered;
-            let register = scope.create_function(move |lua, args: MultiValue| {
-                register_function(lua, args, registered)
-            })?;
-            self.hidden.raw_set("register", register)?;
-            let result = self.runner.call::<MultiValue>((
-                self.handler.clone(),
-                chunk.clone(),
-                Value::Nil,
-                Value::Nil,
-            ));
-            self.hidden.raw_set("register", Value::Nil)?;
-            result
+        let hook = super::HookState {
+            watch: watch.clone(),
+            started: Instant::now(),
+            busy_after: None,
+            load_timeout: Some(LOAD_TIMEOUT),
+        };
+        let outcome = super::with_count_hook(&self.lua, hook, || {
+            self.lua.scope(|scope| {
+                let registered = &registered;
+                let register = scope.create_function(move |lua, args: MultiValue| {
+                    register_function(lua, args, registered)
+                })?;
+                self.hidden.raw_set("register", register)?;
+                let result = self.runner.call::<MultiValue>((
+                    self.handler.clone(),
+                    chunk.clone(),
+                    Value::Nil,
+                    Value::Nil,
+                ));
+                self.hidden.raw_set("register", Value::Nil)?;
+                result
+            })
         });
-        self.lua.remove_hook();
         self.globals_meta
             .raw_set("__index", self.globals.clone())
             .map_err(internal)?;

@@ -19,11 +19,11 @@ pub mod functions;
 pub mod libs;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mlua::{Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState};
+use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
 use parking_lot::Mutex;
 
 use crate::commands::table::{flags, CommandTable, Lookup};
@@ -43,6 +43,55 @@ pub struct ScriptWatch {
     pub wrote: AtomicBool,
     /// Stop it at its next hook.
     pub kill: AtomicBool,
+    /// The running function's name, its FCALL's arguments and when it started, for FUNCTION
+    /// STATS while it is busy.
+    pub function_call: Mutex<Option<FunctionCall>>,
+    /// How many libraries and functions are loaded, for the same.
+    pub libraries: AtomicUsize,
+    pub functions: AtomicUsize,
+}
+
+/// A running FCALL, as FUNCTION STATS shows it.
+#[derive(Debug)]
+pub struct FunctionCall {
+    pub name: String,
+    pub command: Vec<Vec<u8>>,
+    pub started: Instant,
+}
+
+/// FUNCTION STATS: what runs, and what is loaded. Also answered while a function is busy,
+/// without the state lock; while an EVAL script is busy it is refused, as in Redis.
+pub fn function_stats(watch: &ScriptWatch, out: &mut ReplyBuf) -> Result<(), &'static str> {
+    let running = watch.running.load(Ordering::Acquire);
+    if running && !watch.is_function.load(Ordering::Acquire) {
+        return Err(BUSY_EVAL);
+    }
+    out.map(2);
+    out.bulk(b"running_script");
+    match (running, watch.function_call.lock().as_ref()) {
+        (true, Some(call)) => {
+            out.map(3);
+            out.bulk(b"name");
+            out.bulk(call.name.as_bytes());
+            out.bulk(b"command");
+            out.array(call.command.len());
+            for arg in &call.command {
+                out.bulk(arg);
+            }
+            out.bulk(b"duration_ms");
+            out.int(call.started.elapsed().as_millis() as i64);
+        }
+        _ => out.null(),
+    }
+    out.bulk(b"engines");
+    out.map(1);
+    out.bulk(b"LUA");
+    out.map(2);
+    out.bulk(b"libraries_count");
+    out.int(watch.libraries.load(Ordering::Acquire) as i64);
+    out.bulk(b"functions_count");
+    out.int(watch.functions.load(Ordering::Acquire) as i64);
+    Ok(())
 }
 
 /// What SCRIPT KILL / FUNCTION KILL answer.
@@ -443,6 +492,8 @@ fn command_args(values: &[Value]) -> Result<crate::protocol::OwnedArgs, &'static
     for value in values {
         match value {
             Value::String(s) => argv.push(&s.as_bytes()),
+            // C's %.17g spells the sign of a NaN (0/0 is negative on x86).
+            Value::Number(n) if n.is_nan() && n.is_sign_negative() => argv.push(b"-nan"),
             Value::Number(n) => argv.push(crate::protocol::format::format_double(*n).as_bytes()),
             Value::Integer(n) => argv.push(n.to_string().as_bytes()),
             _ => return Err("Lua redis lib command arguments must be strings or integers"),
@@ -746,11 +797,19 @@ pub fn run(ctx: &mut Ctx, lua_engine: EngineHandle, invocation: Invocation) -> C
     watch
         .is_function
         .store(invocation.is_function, Ordering::Release);
+    *watch.function_call.lock() = invocation.is_function.then(|| FunctionCall {
+        name: invocation.name.clone(),
+        command: ctx.args.iter().map(<[u8]>::to_vec).collect(),
+        started: Instant::now(),
+    });
     watch.running.store(true, Ordering::Release);
     let threshold = ctx.state.config.int("busy-reply-threshold");
-    if threshold > 0 {
-        install_hook(&lua, watch.clone(), Duration::from_millis(threshold as u64));
-    }
+    let hook = HookState {
+        watch: watch.clone(),
+        started: Instant::now(),
+        busy_after: (threshold > 0).then(|| Duration::from_millis(threshold as u64)),
+        load_timeout: None,
+    };
 
     let client = Mutex::new(ScriptClient {
         db: ctx.db,
@@ -758,7 +817,8 @@ pub fn run(ctx: &mut Ctx, lua_engine: EngineHandle, invocation: Invocation) -> C
         read_only: invocation.read_only,
     });
     ctx.state.in_script = true;
-    let outcome = lua.scope(|scope| {
+    let outcome = with_count_hook(&lua, hook, || {
+        lua.scope(|scope| {
         let client = &client;
         let dispatch = scope.create_function_mut(|lua, args: MultiValue| {
             let mut args = args.into_iter();
@@ -789,13 +849,14 @@ pub fn run(ctx: &mut Ctx, lua_engine: EngineHandle, invocation: Invocation) -> C
         hidden.raw_set("dispatch", Value::Nil)?;
         hidden.raw_set("setresp", Value::Nil)?;
         result
+    })
     });
     ctx.state.in_script = false;
-    lua.remove_hook();
     let killed = watch.kill.load(Ordering::Acquire);
     watch.running.store(false, Ordering::Release);
     watch.busy.store(false, Ordering::Release);
     watch.kill.store(false, Ordering::Release);
+    *watch.function_call.lock() = None;
     watch.wrote.store(false, Ordering::Release);
     if !invocation.is_function {
         let _ = globals.raw_set("KEYS", Value::Nil);
@@ -874,29 +935,99 @@ impl Engine {
     }
 }
 
-/// Every HOOK_PERIOD instructions: is the script killed, and has it become slow enough that
-/// others should get -BUSY? The first time it has, the runtime's other tasks move to a new
-/// worker thread so that they are served while this one runs the script.
-fn install_hook(lua: &Lua, watch: Arc<ScriptWatch>, threshold: Duration) {
-    let started = Instant::now();
-    lua.set_hook(
-        HookTriggers::new().every_nth_instruction(HOOK_PERIOD),
-        move |_, _| {
-            if watch.kill.load(Ordering::Acquire) {
-                return Err(mlua::Error::RuntimeError(KILLED.into()));
-            }
-            if !watch.busy.load(Ordering::Acquire) && started.elapsed() >= threshold {
+/// What the instruction-count hook reads while a script or a library load runs, through a
+/// pointer in the Lua registry.
+pub struct HookState {
+    watch: Arc<ScriptWatch>,
+    started: Instant,
+    /// busy-reply-threshold, if scripts may become busy.
+    busy_after: Option<Duration>,
+    /// A FUNCTION LOAD fails after this.
+    load_timeout: Option<Duration>,
+}
+
+const HOOK_KEY: &std::ffi::CStr = c"understudy.hook";
+
+impl HookState {
+    /// The error to raise in the script, if it must stop; notices it becoming slow.
+    fn check(&self) -> Option<&'static std::ffi::CStr> {
+        if self.watch.kill.load(Ordering::Acquire) {
+            return Some(c"ERR Script killed by user with SCRIPT KILL...");
+        }
+        let elapsed = self.started.elapsed();
+        if self.load_timeout.is_some_and(|limit| elapsed > limit) {
+            return Some(c"ERR FUNCTION LOAD timeout");
+        }
+        if let Some(threshold) = self.busy_after {
+            if elapsed >= threshold && !self.watch.busy.load(Ordering::Acquire) {
                 tracing::warn!(
                     "Slow script detected: still in execution after {} milliseconds. You can try killing the script using the {} command.",
-                    started.elapsed().as_millis(),
-                    if watch.is_function.load(Ordering::Acquire) { "FUNCTION KILL" } else { "SCRIPT KILL" }
+                    elapsed.as_millis(),
+                    if self.watch.is_function.load(Ordering::Acquire) { "FUNCTION KILL" } else { "SCRIPT KILL" }
                 );
-                watch.busy.store(true, Ordering::Release);
+                self.watch.busy.store(true, Ordering::Release);
                 hand_over_other_tasks();
             }
-            Ok(VmState::Continue)
-        },
-    );
+        }
+        None
+    }
+}
+
+/// Runs `f` with the count hook installed: every HOOK_PERIOD instructions it looks at the kill
+/// flag, the load deadline and the clock. A C hook of our own rather than mlua's, because Lua
+/// hands it on to the coroutines a script creates: a loop inside a coroutine stays killable.
+pub fn with_count_hook<R>(lua: &Lua, state: HookState, f: impl FnOnce() -> R) -> R {
+    let state = Box::new(state);
+    let pointer = &*state as *const HookState as *mut std::ffi::c_void;
+    // SAFETY: the registry entry points at `state`, which outlives the hook: both are removed
+    // below before `state` is dropped.
+    let installed = unsafe {
+        lua.exec_raw::<()>((), |l| {
+            mlua::ffi::lua_pushlightuserdata(l, pointer);
+            mlua::ffi::lua_setfield(l, mlua::ffi::LUA_REGISTRYINDEX, HOOK_KEY.as_ptr());
+            mlua::ffi::lua_sethook(
+                l,
+                Some(count_hook),
+                mlua::ffi::LUA_MASKCOUNT,
+                HOOK_PERIOD as std::os::raw::c_int,
+            );
+        })
+    };
+    let result = f();
+    if installed.is_ok() {
+        // SAFETY: only clears what was set above.
+        let _ = unsafe {
+            lua.exec_raw::<()>((), |l| {
+                mlua::ffi::lua_sethook(l, None, 0, 0);
+                mlua::ffi::lua_pushnil(l);
+                mlua::ffi::lua_setfield(l, mlua::ffi::LUA_REGISTRYINDEX, HOOK_KEY.as_ptr());
+            })
+        };
+    }
+    drop(state);
+    result
+}
+
+unsafe extern "C-unwind" fn count_hook(l: *mut mlua::ffi::lua_State, _: *mut mlua::ffi::lua_Debug) {
+    use mlua::ffi;
+    ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, HOOK_KEY.as_ptr());
+    let pointer = ffi::lua_touserdata(l, -1) as *const HookState;
+    ffi::lua_settop(l, -2);
+    // A coroutine kept from an earlier run may still carry the hook: nothing runs now.
+    if pointer.is_null() {
+        return;
+    }
+    // SAFETY: the pointer is set only while its HookState lives (with_count_hook).
+    let state = &*pointer;
+    let stop =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| state.check())).unwrap_or(None);
+    if let Some(message) = stop {
+        // Raised as the error table Redis raises; no Rust value with a destructor is alive.
+        ffi::lua_createtable(l, 0, 1);
+        ffi::lua_pushstring(l, message.as_ptr());
+        ffi::lua_setfield(l, -2, c"err".as_ptr());
+        ffi::lua_error(l);
+    }
 }
 
 /// Lets the runtime serve other connections from another thread while this one stays in the
