@@ -112,6 +112,13 @@ fn fill_commands() -> Vec<Vec<Vec<u8>>> {
     add(&["SET", "in:db5", "five"]);
     add(&["RPUSH", "list:db5", "x"]);
     add(&["SELECT", "0"]);
+    // A function library travels in the file too (RDB_OPCODE_FUNCTION2).
+    add(&[
+        "FUNCTION",
+        "LOAD",
+        "#!lua name=counters\nredis.register_function('bump', function(keys, args) \
+         return redis.call('INCRBY', keys[1], args[1]) end)",
+    ]);
     cmds.into_iter()
         .map(|c| c.into_iter().map(String::into_bytes).collect())
         .collect()
@@ -201,6 +208,11 @@ async fn contents(conn: &mut Conn) -> Vec<(String, String)> {
         }
     }
     call(conn, &[b"SELECT", b"0"]).await;
+    let functions = call(conn, &[b"FUNCTION", b"LIST", b"WITHCODE"]).await;
+    out.push((
+        "functions".into(),
+        String::from_utf8_lossy(&functions).into_owned(),
+    ));
     out
 }
 

@@ -41,9 +41,6 @@ pub struct Persistence {
     /// Bytes of the file being loaded, and how many are done (INFO while loading).
     pub loading_total_bytes: u64,
     pub loading_started_s: i64,
-    /// Function library sources read from (and written back to) RDB files. The scripting
-    /// layer owns libraries once it exists; until then they survive a load and save unchanged.
-    pub function_sources: Vec<Vec<u8>>,
 }
 
 impl Default for Persistence {
@@ -60,7 +57,6 @@ impl Default for Persistence {
             loading: false,
             loading_total_bytes: 0,
             loading_started_s: 0,
-            function_sources: Vec::new(),
         }
     }
 }
@@ -117,8 +113,8 @@ fn write_file(state: &State, path: &Path, now_ms: i64) -> std::io::Result<()> {
     let used_memory = state.memory_probe.map_or(0, |probe| (probe.allocated)());
     w.aux("used-mem", used_memory.to_string().as_bytes())?;
     w.aux("aof-base", b"0")?;
-    for code in &state.persistence.function_sources {
-        w.function(code)?;
+    for library in state.scripting.functions.libraries.values() {
+        w.function(&library.code)?;
     }
     let usage = rdb::Usage::for_policy(config.text("maxmemory-policy"));
     for (index, db) in state.dbs.iter().enumerate() {
@@ -196,7 +192,18 @@ pub fn install(state: &mut State, loaded: Loaded) -> usize {
         target.keys = keys;
         target.expires = expires;
     }
-    state.persistence.function_sources = loaded.report.functions;
+    for code in loaded.report.functions {
+        let functions = &mut state.scripting.functions;
+        let installed = functions
+            .create(&code)
+            .and_then(|library| functions.install(vec![library], true));
+        if let Err(e) = installed {
+            tracing::warn!(
+                "Failed loading a function library from the snapshot: {}",
+                e.0
+            );
+        }
+    }
     state.persistence.last_load_loaded = loaded.report.keys;
     state.persistence.last_load_expired = loaded.report.expired_skipped;
     tracing::info!(

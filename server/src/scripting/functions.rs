@@ -364,203 +364,27 @@ fn read_flags(list: &Table) -> Option<ScriptFlags> {
     Some(flags)
 }
 
-/// The RDB opcode of a function library (RDB_OPCODE_FUNCTION2).
-const OPCODE_FUNCTION: u8 = 245;
-/// The RDB version written in DUMP payloads: 10, Redis 7.0's, so that 7.0 servers restore them
-/// too (7.2, whose version is 11, reads 10 alike).
-const DUMP_RDB_VERSION: u16 = 10;
-/// The newest RDB version a payload may carry (Redis 7.2's).
-const MAX_RDB_VERSION: u16 = 11;
-
-/// FUNCTION DUMP: every library's code as an RDB function entry, then the RDB version and a
-/// CRC64 of the whole, as Redis writes it.
+/// FUNCTION DUMP: every library's source in Redis's payload format.
 pub fn dump(libraries: &BTreeMap<String, Library>) -> Vec<u8> {
-    let mut payload = Vec::new();
-    for library in libraries.values() {
-        payload.push(OPCODE_FUNCTION);
-        write_rdb_length(&mut payload, library.code.len() as u64);
-        payload.extend_from_slice(&library.code);
-    }
-    payload.extend_from_slice(&DUMP_RDB_VERSION.to_le_bytes());
-    let crc = crc64(0, &payload);
-    payload.extend_from_slice(&crc.to_le_bytes());
-    payload
+    crate::persistence::rdb::dump_functions(libraries.values().map(|l| l.code.as_slice()))
 }
 
-/// Reads a FUNCTION DUMP payload back into library sources.
+/// Reads a FUNCTION DUMP payload back into library sources, with Redis's errors.
 pub fn parse_dump(payload: &[u8]) -> Result<Vec<Vec<u8>>, CmdError> {
-    const WRONG: &str = "ERR DUMP payload version or checksum are wrong";
-    if payload.len() < 10 {
-        return Err(WRONG.into());
-    }
-    let (body, footer) = payload.split_at(payload.len() - 10);
-    let version = u16::from_le_bytes([footer[0], footer[1]]);
-    let mut crc_bytes = [0u8; 8];
-    crc_bytes.copy_from_slice(&footer[2..]);
-    let crc = u64::from_le_bytes(crc_bytes);
-    if version > MAX_RDB_VERSION || crc64(0, &payload[..payload.len() - 8]) != crc {
-        return Err(WRONG.into());
-    }
-    let mut reader = RdbReader { data: body, pos: 0 };
-    let mut codes = Vec::new();
-    while reader.pos < body.len() {
-        if reader.byte()? != OPCODE_FUNCTION {
-            return Err("ERR given type is not a function".into());
+    use crate::persistence::rdb::{undump_functions, FunctionPayloadError};
+    undump_functions(payload).map_err(|e| {
+        match e {
+            FunctionPayloadError::Footer => "ERR DUMP payload version or checksum are wrong",
+            FunctionPayloadError::NotAFunction => "ERR given type is not a function",
+            FunctionPayloadError::Malformed => "ERR Bad data format",
         }
-        codes.push(reader.string()?);
-    }
-    Ok(codes)
-}
-
-fn write_rdb_length(out: &mut Vec<u8>, len: u64) {
-    if len < 1 << 6 {
-        out.push(len as u8);
-    } else if len < 1 << 14 {
-        out.push(0x40 | (len >> 8) as u8);
-        out.push(len as u8);
-    } else if len <= u32::MAX as u64 {
-        out.push(0x80);
-        out.extend_from_slice(&(len as u32).to_be_bytes());
-    } else {
-        out.push(0x81);
-        out.extend_from_slice(&len.to_be_bytes());
-    }
-}
-
-struct RdbReader<'d> {
-    data: &'d [u8],
-    pos: usize,
-}
-
-const TRUNCATED: &str = "ERR Bad data format";
-
-impl RdbReader<'_> {
-    fn byte(&mut self) -> Result<u8, CmdError> {
-        let b = *self.data.get(self.pos).ok_or(TRUNCATED)?;
-        self.pos += 1;
-        Ok(b)
-    }
-
-    fn bytes(&mut self, n: usize) -> Result<&[u8], CmdError> {
-        let end = self.pos.checked_add(n).ok_or(TRUNCATED)?;
-        let slice = self.data.get(self.pos..end).ok_or(TRUNCATED)?;
-        self.pos = end;
-        Ok(slice)
-    }
-
-    /// A length, or the special encoding of a string (Err-free: `Ok((true, kind))`).
-    fn length(&mut self) -> Result<(bool, u64), CmdError> {
-        let first = self.byte()?;
-        Ok(match first >> 6 {
-            0 => (false, (first & 0x3f) as u64),
-            1 => (false, (((first & 0x3f) as u64) << 8) | self.byte()? as u64),
-            2 => match first {
-                0x80 => {
-                    let b = self.bytes(4)?;
-                    (false, u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as u64)
-                }
-                0x81 => {
-                    let mut b = [0u8; 8];
-                    b.copy_from_slice(self.bytes(8)?);
-                    (false, u64::from_be_bytes(b))
-                }
-                _ => return Err(TRUNCATED.into()),
-            },
-            _ => (true, (first & 0x3f) as u64),
-        })
-    }
-
-    fn plain_length(&mut self) -> Result<usize, CmdError> {
-        match self.length()? {
-            (false, len) => usize::try_from(len).map_err(|_| TRUNCATED.into()),
-            (true, _) => Err(TRUNCATED.into()),
-        }
-    }
-
-    fn string(&mut self) -> Result<Vec<u8>, CmdError> {
-        match self.length()? {
-            (false, len) => {
-                let len = usize::try_from(len).map_err(|_| CmdError::from(TRUNCATED))?;
-                Ok(self.bytes(len)?.to_vec())
-            }
-            (true, 0) => Ok((self.byte()? as i8).to_string().into_bytes()),
-            (true, 1) => {
-                let b = self.bytes(2)?;
-                Ok(i16::from_le_bytes([b[0], b[1]]).to_string().into_bytes())
-            }
-            (true, 2) => {
-                let b = self.bytes(4)?;
-                Ok(i32::from_le_bytes([b[0], b[1], b[2], b[3]])
-                    .to_string()
-                    .into_bytes())
-            }
-            (true, 3) => {
-                let compressed_len = self.plain_length()?;
-                let len = self.plain_length()?;
-                let compressed = self.bytes(compressed_len)?;
-                lzf_decompress(compressed, len).ok_or_else(|| TRUNCATED.into())
-            }
-            _ => Err(TRUNCATED.into()),
-        }
-    }
-}
-
-/// Decompresses LZF data (the compression RDB strings may use) of known decompressed length.
-fn lzf_decompress(input: &[u8], len: usize) -> Option<Vec<u8>> {
-    let mut out: Vec<u8> = Vec::with_capacity(len.min(1 << 24));
-    let mut i = 0;
-    while i < input.len() {
-        let ctrl = input[i] as usize;
-        i += 1;
-        if ctrl < 32 {
-            let run = ctrl + 1;
-            out.extend_from_slice(input.get(i..i + run)?);
-            i += run;
-        } else {
-            let mut run = ctrl >> 5;
-            if run == 7 {
-                run += *input.get(i)? as usize;
-                i += 1;
-            }
-            let back = ((ctrl & 0x1f) << 8) + *input.get(i)? as usize + 1;
-            i += 1;
-            let start = out.len().checked_sub(back)?;
-            for k in 0..run + 2 {
-                let b = out[start + k];
-                out.push(b);
-            }
-        }
-        if out.len() > len {
-            return None;
-        }
-    }
-    (out.len() == len).then_some(out)
-}
-
-/// Redis's CRC64 (Jones polynomial, reflected, no final xor).
-pub fn crc64(mut crc: u64, data: &[u8]) -> u64 {
-    const POLY: u64 = 0x95ac_9329_ac4b_c9b5;
-    for &byte in data {
-        crc ^= byte as u64;
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ POLY
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    crc
+        .into()
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn crc64_is_redis_jones() {
-        assert_eq!(crc64(0, b"123456789"), 0xe9c6_d914_c4b8_d9ca);
-    }
 
     #[test]
     fn metadata_parses_as_redis_reads_it() {
@@ -591,12 +415,5 @@ mod tests {
         let mut corrupt = payload.clone();
         corrupt[3] ^= 1;
         assert!(parse_dump(&corrupt).is_err());
-    }
-
-    #[test]
-    fn lzf_back_references_expand() {
-        // "abcabcabc": literal "abc", then a back reference of 6 bytes at distance 3.
-        let compressed = [2, b'a', b'b', b'c', (4 << 5), 2];
-        assert_eq!(lzf_decompress(&compressed, 9).unwrap(), b"abcabcabc");
     }
 }
