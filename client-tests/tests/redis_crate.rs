@@ -1,6 +1,6 @@
 //! The `redis` crate (a real, widely used client) against an in-process Understudy: sync and
-//! async connections, RESP2 and RESP3, passwords and databases in the URL, pipelines, and the
-//! embedding API (`start_blocking`, several servers per process, `advance_time`).
+//! async connections, RESP2 and RESP3, passwords and databases in the URL, pipelines, pub/sub
+//! (sync, async, RESP3 pushes), the ConnectionManager reconnecting, and the embedding API (`start_blocking`, several servers per process, `advance_time`).
 
 use std::time::Duration;
 
@@ -247,5 +247,127 @@ async fn advance_time_expires_keys() -> redis::RedisResult<()> {
     // Each server has its own clock.
     let untouched: Option<String> = other_con.get("session").await?;
     assert_eq!(untouched.as_deref(), Some("abc"));
+    Ok(())
+}
+
+async fn start() -> understudy::ServerHandle {
+    understudy::Server::builder()
+        .port(0)
+        .start()
+        .await
+        .expect("start Understudy")
+}
+
+#[test]
+fn sync_pubsub() -> redis::RedisResult<()> {
+    let server = understudy::Server::builder()
+        .port(0)
+        .start_blocking()
+        .expect("start Understudy");
+    let client = redis::Client::open(server.url())?;
+    let mut subscriber = client.get_connection()?;
+    let mut publisher = client.get_connection()?;
+    let mut pubsub = subscriber.as_pubsub();
+    pubsub.subscribe("news")?;
+    pubsub.psubscribe("user:*")?;
+    let receivers: i64 = publisher.publish("news", "hello")?;
+    assert_eq!(receivers, 1);
+    let message = pubsub.get_message()?;
+    assert_eq!(message.get_channel_name(), "news");
+    assert_eq!(message.get_payload::<String>()?, "hello");
+    let _: i64 = publisher.publish("user:7", b"\x00\xffbinary".as_slice())?;
+    let message = pubsub.get_message()?;
+    assert_eq!(message.get_pattern::<String>()?, "user:*");
+    assert_eq!(message.get_payload_bytes(), b"\x00\xffbinary");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_pubsub_resp2() -> redis::RedisResult<()> {
+    use futures_util::StreamExt;
+    let server = start().await;
+    let client = redis::Client::open(server.url())?;
+    let mut pubsub = client.get_async_pubsub().await?;
+    pubsub.subscribe("jobs").await?;
+    let mut publisher = client.get_multiplexed_async_connection().await?;
+    for i in 0..3 {
+        let _: i64 = publisher.publish("jobs", format!("job-{i}")).await?;
+    }
+    let mut stream = pubsub.on_message();
+    for i in 0..3 {
+        let message = tokio::time::timeout(Duration::from_secs(5), stream.next())
+            .await
+            .expect("a message within 5 s")
+            .expect("the stream is open");
+        assert_eq!(message.get_payload::<String>()?, format!("job-{i}"));
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resp3_pushes_on_a_multiplexed_connection() -> redis::RedisResult<()> {
+    let server = start().await;
+    let client = redis::Client::open(format!("{}/?protocol=resp3", server.url()))?;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let config = redis::AsyncConnectionConfig::new().set_push_sender(tx);
+    let mut subscriber = client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await?;
+    subscriber.subscribe("alerts").await?;
+    // The same connection keeps serving commands while subscribed (RESP3).
+    let _: () = subscriber.set("k", "v").await?;
+    let value: String = subscriber.get("k").await?;
+    assert_eq!(value, "v");
+    let mut publisher = client.get_multiplexed_async_connection().await?;
+    let _: i64 = publisher.publish("alerts", "fire").await?;
+    let message = loop {
+        let push = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+            .await
+            .expect("a push within 5 s")
+            .expect("the push channel is open");
+        if push.kind == redis::PushKind::Message {
+            break push;
+        }
+    };
+    assert_eq!(
+        message.data,
+        vec![
+            Value::BulkString(b"alerts".to_vec()),
+            Value::BulkString(b"fire".to_vec())
+        ]
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_manager_reconnects_after_a_kill() -> redis::RedisResult<()> {
+    let server = start().await;
+    let client = redis::Client::open(server.url())?;
+    let mut manager = client.get_connection_manager().await?;
+    let _: () = manager.set("survives", "yes").await?;
+    let id: i64 = redis::cmd("CLIENT")
+        .arg("ID")
+        .query_async(&mut manager)
+        .await?;
+    let mut admin = client.get_multiplexed_async_connection().await?;
+    let killed: i64 = redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("ID")
+        .arg(id)
+        .query_async(&mut admin)
+        .await?;
+    assert_eq!(killed, 1);
+    // The first command after the kill may fail; the manager then reconnects by itself.
+    let mut value = None;
+    for _ in 0..50 {
+        match manager.get::<_, String>("survives").await {
+            Ok(v) => {
+                value = Some(v);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+    assert_eq!(value.as_deref(), Some("yes"));
     Ok(())
 }
