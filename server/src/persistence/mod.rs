@@ -5,9 +5,11 @@
 //! A snapshot is written to a temporary file in `dir`, flushed to disk, then renamed over
 //! `dbfilename`: a crash at any point leaves either the old file or the new one, never half.
 
+pub mod aof;
 pub mod crc64;
 pub mod lzf;
 pub mod packed;
+pub mod propagate;
 pub mod rdb;
 
 use std::fs::File;
@@ -44,6 +46,8 @@ pub struct Persistence {
     /// Function library sources read from (and written back to) RDB files. The scripting
     /// layer owns libraries once it exists; until then they survive a load and save unchanged.
     pub function_sources: Vec<Vec<u8>>,
+    /// The append-only file, while `appendonly` is on.
+    pub aof: Option<aof::Aof>,
 }
 
 impl Default for Persistence {
@@ -61,6 +65,7 @@ impl Default for Persistence {
             loading_total_bytes: 0,
             loading_started_s: 0,
             function_sources: Vec::new(),
+            aof: None,
         }
     }
 }
@@ -92,7 +97,7 @@ pub fn write_snapshot(state: &State, now_ms: i64, pid: u32) -> std::io::Result<(
     let path = rdb_path(&state.config);
     let dir = path.parent().unwrap_or(Path::new("."));
     let tmp = dir.join(format!("temp-{pid}.rdb"));
-    let result = write_file(state, &tmp, now_ms).and_then(|()| {
+    let result = write_rdb(state, &tmp, now_ms, false).and_then(|()| {
         std::fs::rename(&tmp, &path)?;
         // The rename itself must reach the disk for the new file to survive a crash.
         File::open(dir).and_then(|d| d.sync_all())
@@ -103,7 +108,9 @@ pub fn write_snapshot(state: &State, now_ms: i64, pid: u32) -> std::io::Result<(
     result
 }
 
-fn write_file(state: &State, path: &Path, now_ms: i64) -> std::io::Result<()> {
+/// Writes the data as an RDB file at `path` and fsyncs it; `aof_base` marks it as the base of
+/// an append-only file (the `aof-base` aux field).
+pub fn write_rdb(state: &State, path: &Path, now_ms: i64, aof_base: bool) -> std::io::Result<()> {
     let file = File::create(path)?;
     let config = &state.config;
     let mut w = rdb::Writer::new(
@@ -116,7 +123,7 @@ fn write_file(state: &State, path: &Path, now_ms: i64) -> std::io::Result<()> {
     w.aux("ctime", (now_ms / 1000).to_string().as_bytes())?;
     let used_memory = state.memory_probe.map_or(0, |probe| (probe.allocated)());
     w.aux("used-mem", used_memory.to_string().as_bytes())?;
-    w.aux("aof-base", b"0")?;
+    w.aux("aof-base", if aof_base { b"1" } else { b"0" })?;
     for code in &state.persistence.function_sources {
         w.function(code)?;
     }
