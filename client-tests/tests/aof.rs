@@ -140,8 +140,7 @@ fn incr_file(dir: &Path) -> PathBuf {
         std::fs::read_to_string(dir.join("appendonlydir/appendonly.aof.manifest")).unwrap();
     let last = manifest
         .lines()
-        .filter(|l| l.ends_with("type i"))
-        .last()
+        .rfind(|l| l.ends_with("type i"))
         .and_then(|l| l.split(' ').nth(1))
         .expect("an incremental file")
         .to_string();
