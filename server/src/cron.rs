@@ -54,6 +54,7 @@ pub async fn run(shared: Arc<Shared>) {
             };
             behind =
                 active_expire_cycle(&mut state, shared.clock.now_ms(), FAST_CYCLE_BUDGET).timed_out;
+            crate::persistence::aof::commit(&mut state);
         }
         let wake = if behind {
             (Instant::now() + FAST_CYCLE_PERIOD).min(next_tick)
@@ -68,13 +69,21 @@ pub async fn run(shared: Arc<Shared>) {
 }
 
 /// Reaps a finished BGSAVE child, then starts a BGSAVE if one was scheduled or a `save` rule
-/// is due (Redis's serverCron).
+/// is due (Redis's serverCron); the AOF's share: writing, fsync, rewrites.
 fn persistence_cron(state: &mut State, now_ms: i64) {
+    // Keys the expiry cycle removed are logged as they go.
+    crate::persistence::aof::commit(state);
     if state.persistence.loading {
         return;
     }
     crate::persistence::reap_child(state, now_ms);
-    if state.persistence.child.is_some() {
+    crate::persistence::aof::cron(state, now_ms);
+    let rewriting = state
+        .persistence
+        .aof
+        .as_ref()
+        .is_some_and(|aof| aof.rewrite.is_some());
+    if state.persistence.child.is_some() || rewriting {
         return;
     }
     let scheduled = std::mem::take(&mut state.persistence.bgsave_scheduled);

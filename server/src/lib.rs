@@ -189,7 +189,7 @@ impl ServerBuilder {
                 unix_socket.clone(),
             )));
         }
-        load_snapshot(&shared).await?;
+        load_data(&shared).await?;
         tasks.push(tokio::spawn(cron::run(shared.clone())));
         match addr {
             Some(addr) => tracing::info!("Ready to accept connections tcp on {addr}"),
@@ -222,6 +222,42 @@ impl ServerBuilder {
             thread: Some(thread),
         })
     }
+}
+
+/// Loads the data at start: from the AOF when `appendonly` is on and one exists (it wins over
+/// the RDB file, as in Redis), otherwise from the RDB file; then, with `appendonly` on, opens
+/// the AOF for the writes to come, creating it (its base is the data just loaded) if needed.
+async fn load_data(shared: &Arc<Shared>) -> std::io::Result<()> {
+    let config = shared.state.lock().config.clone();
+    if !config.flag("appendonly") {
+        return load_snapshot(shared).await;
+    }
+    let invalid = |text: String| std::io::Error::new(std::io::ErrorKind::InvalidData, text);
+    let manifest = persistence::aof::read_manifest(&config).map_err(invalid)?;
+    match &manifest {
+        Some(manifest) => {
+            {
+                let mut state = shared.state.lock();
+                state.persistence.loading = true;
+                state.persistence.loading_started_s = shared.clock.now_ms() / 1000;
+            }
+            let (loader, manifest) = (shared.clone(), manifest.clone());
+            let loaded =
+                tokio::task::spawn_blocking(move || persistence::aof::load(&loader, &manifest))
+                    .await;
+            shared.state.lock().persistence.loading = false;
+            match loaded {
+                Ok(Ok(())) => {}
+                Ok(Err(text)) => return Err(invalid(text)),
+                Err(e) => return Err(std::io::Error::other(e)),
+            }
+        }
+        None => load_snapshot(shared).await?,
+    }
+    let mut state = shared.state.lock();
+    let aof = persistence::aof::Aof::open(&state, manifest, shared.clock.now_ms())?;
+    state.persistence.aof = Some(aof);
+    Ok(())
 }
 
 /// Loads `dir/dbfilename` if it exists. The listeners already accept connections: until the
@@ -330,6 +366,7 @@ impl Stopper {
             if let Err(e) = persistence::shutdown_save(&mut state, now_ms, false, false) {
                 tracing::warn!("Error trying to save the DB on shutdown: {e}");
             }
+            persistence::aof::shutdown(&mut state);
         }
         self.0.request_shutdown();
     }

@@ -102,6 +102,8 @@ pub struct State {
     pub monitors: Vec<ClientId>,
     /// Snapshot status: the BGSAVE child, the last outcome, loading.
     pub persistence: crate::persistence::Persistence,
+    /// What the running command has to log to the AOF.
+    pub propagation: crate::persistence::propagate::Propagation,
 }
 
 /// 40 random hex digits, the shape of Redis's run and replication ids.
@@ -145,6 +147,7 @@ impl State {
             pubsub: Default::default(),
             monitors: Vec::new(),
             persistence: Default::default(),
+            propagation: Default::default(),
         };
         state.config_changed();
         state
@@ -168,8 +171,9 @@ impl State {
         }
     }
 
-    /// Announces the keys expiry removed since the last call, as writes, and publishes the
-    /// keyspace events the databases raised.
+    /// Announces the keys expiry removed since the last call, as writes (logged as DEL, ahead
+    /// of the command that found them expired), and publishes the keyspace events the
+    /// databases raised.
     pub fn announce_expired(&mut self, now_ms: i64) {
         for db in 0..self.dbs.len() {
             if self.dbs[db].expired_log.is_empty() {
@@ -177,6 +181,12 @@ impl State {
             }
             for key in std::mem::take(&mut self.dbs[db].expired_log) {
                 self.break_watches(db, &key);
+                self.propagation
+                    .pending
+                    .push(crate::persistence::propagate::Op {
+                        db,
+                        args: crate::persistence::propagate::del(&key),
+                    });
             }
         }
         self.publish_db_events(now_ms);

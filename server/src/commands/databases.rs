@@ -117,6 +117,7 @@ fn flushdb(ctx: &mut Ctx) -> CmdResult {
     let lazy = parse_flush_mode(ctx)?;
     let removed = empty_db(ctx, ctx.db, lazy);
     ctx.state.dirty += removed;
+    ctx.force_propagation();
     ctx.out.ok();
     Ok(())
 }
@@ -129,6 +130,7 @@ fn flushall(ctx: &mut Ctx) -> CmdResult {
     }
     // Redis counts the flush itself as one more change on top of the keys it removed.
     ctx.state.dirty += removed + 1;
+    ctx.force_propagation();
     ctx.out.ok();
     Ok(())
 }

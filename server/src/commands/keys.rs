@@ -874,9 +874,11 @@ fn expire_generic(ctx: &mut Ctx, name: &str, seconds: bool, relative: bool) -> C
     // checkAlreadyExpired in expireGenericCommand).
     let event = if when <= now {
         db.remove(key);
+        ctx.propagate(crate::persistence::propagate::del(key));
         "del"
     } else {
         db.set_deadline(key, when);
+        ctx.propagate(crate::persistence::propagate::pexpireat(key, when));
         "expire"
     };
     ctx.modified(key);

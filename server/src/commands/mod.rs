@@ -113,7 +113,25 @@ impl<'a> Ctx<'a> {
     /// Whether a command that finds nothing to serve may block. Inside MULTI or a script it may
     /// not, and answers as if its timeout had passed.
     pub fn may_block(&self) -> bool {
-        !self.state.in_exec && !self.state.in_script
+        !self.state.in_exec && !self.state.in_script && !self.state.propagation.replaying
+    }
+
+    /// Logs `commands` to the AOF instead of this command's own arguments (Redis's
+    /// rewriteClientCommandVector/alsoPropagate): for writes whose effect depends on the time
+    /// or on chance. Each call adds one; a handler that calls it and then fails logs nothing
+    /// more than what it added.
+    pub fn propagate(&mut self, command: Vec<Vec<u8>>) {
+        self.state
+            .propagation
+            .replacement
+            .get_or_insert_with(Vec::new)
+            .push(command);
+    }
+
+    /// Logs this command's own arguments even though it changed nothing (FLUSHALL on an
+    /// empty server: Redis's forceCommandPropagation).
+    pub fn force_propagation(&mut self) {
+        self.state.propagation.forced = true;
     }
 
     /// Blocks the client: see [`BlockRequest`].
@@ -307,7 +325,7 @@ pub fn run(
         count_rejected(state, cmd.fullname);
         return finish(state, client_id, reply_start, out, cmd.fullname, db);
     }
-    if state.persistence.loading && !cmd.has(flags::LOADING) {
+    if state.persistence.loading && !state.propagation.replaying && !cmd.has(flags::LOADING) {
         refuse_in_multi(state, client_id, in_multi);
         reject(state, out, errors::LOADING.to_string());
         count_rejected(state, cmd.fullname);
@@ -341,6 +359,7 @@ pub fn run(
         .handler
         .expect("containers are looked up to a subcommand");
     let started = Instant::now();
+    let dirty_before = state.dirty;
     let mut ctx = Ctx {
         args,
         state,
@@ -352,6 +371,9 @@ pub fn run(
     };
     let result = handler(&mut ctx);
     let new_db = ctx.db;
+    // Keys the command found expired are logged (as DEL) before what it did to them.
+    ctx.state.announce_expired(now_ms);
+    propagate_command(ctx.state, cmd, db, args, dirty_before);
     let block_request = ctx.state.block_request.take();
     let failed = result.is_err() | std::mem::take(&mut ctx.state.reply_failed);
     if let Err(CmdError(text)) = &result {
@@ -372,7 +394,9 @@ pub fn run(
     if !cmd.has(flags::SKIP_SLOWLOG) {
         record_slowlog(state, client_id, args, elapsed_us as i64, now_ms);
     }
-    state.announce_expired(now_ms);
+    if !state.in_exec && !state.in_script {
+        crate::persistence::aof::commit(state);
+    }
     let monitored = !state.monitors.is_empty()
         && !cmd.has(flags::SKIP_MONITOR)
         && !cmd.has(flags::ADMIN)
@@ -492,6 +516,7 @@ pub fn execute(
         return db;
     };
     let started = Instant::now();
+    let dirty_before = state.dirty;
     let mut ctx = Ctx {
         args,
         state,
@@ -503,6 +528,8 @@ pub fn execute(
     };
     let result = handler(&mut ctx);
     let new_db = ctx.db;
+    ctx.state.announce_expired(now_ms);
+    propagate_command(ctx.state, cmd, db, args, dirty_before);
     // Commands in scripts never block: one that would answers as if it timed out.
     ctx.state.block_request = None;
     if let Err(CmdError(text)) = &result {
@@ -522,11 +549,28 @@ pub fn execute(
     if !cmd.has(flags::SKIP_SLOWLOG) {
         record_script_slowlog(state, args, elapsed.as_micros() as i64, now_ms);
     }
-    state.announce_expired(now_ms);
     if !state.monitors.is_empty() && !cmd.has(flags::SKIP_MONITOR) && !cmd.has(flags::ADMIN) {
         monitor::feed(state, "lua", new_db, args, shared.clock.now_us());
     }
     new_db
+}
+
+/// Adds what a command that ran in `db` has to log to the pending unit: its handler's
+/// replacement, or its own arguments when it is a write that changed something.
+fn propagate_command(
+    state: &mut State,
+    cmd: &table::Command,
+    db: usize,
+    args: Args<'_>,
+    dirty_before: u64,
+) {
+    let logged_kind = cmd.has(flags::WRITE) || cmd.has(flags::MAY_REPLICATE);
+    let wrote = logged_kind
+        && state.dirty != dirty_before
+        && !crate::persistence::propagate::logs_through_what_it_runs(cmd.fullname);
+    state
+        .propagation
+        .after_command(db, || args.iter().map(|a| a.to_vec()).collect(), wrote);
 }
 
 /// Records the end of a command on its client, and drops its reply under CLIENT REPLY OFF/SKIP.

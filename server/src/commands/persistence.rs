@@ -30,6 +30,17 @@ pub const COMMANDS: &[CommandDef] = &[
         bgsave,
     ),
     command(
+        "bgrewriteaof",
+        1,
+        "admin noscript no_async_loading",
+        "@dangerous",
+        (0, 0, 0),
+        "server",
+        "1.0.0",
+        "Compacts the append-only file from a child process while the server keeps serving.",
+        bgrewriteaof,
+    ),
+    command(
         "dump",
         2,
         "readonly",
@@ -78,6 +89,18 @@ fn bgsave(ctx: &mut Ctx) -> CmdResult {
     if ctx.state.persistence.child.is_some() {
         return Err(BGSAVE_IN_PROGRESS.into());
     }
+    if aof_rewriting(ctx) {
+        if ctx.argc() == 2 {
+            ctx.state.persistence.bgsave_scheduled = true;
+            ctx.out.simple("Background saving scheduled");
+            return Ok(());
+        }
+        return Err(
+            "ERR Another child process is active (AOF?): can't BGSAVE right now. Use \
+                    BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible."
+                .into(),
+        );
+    }
     // Inside EXEC the fork waits for the transaction to end, as Redis defers it to its cron.
     if ctx.state.in_exec {
         ctx.state.persistence.bgsave_scheduled = true;
@@ -90,6 +113,38 @@ fn bgsave(ctx: &mut Ctx) -> CmdResult {
             Ok(())
         }
         Err(_) => Err("ERR".into()),
+    }
+}
+
+fn aof_rewriting(ctx: &Ctx) -> bool {
+    ctx.state
+        .persistence
+        .aof
+        .as_ref()
+        .is_some_and(|aof| aof.rewrite.is_some())
+}
+
+fn bgrewriteaof(ctx: &mut Ctx) -> CmdResult {
+    if aof_rewriting(ctx) {
+        return Err("ERR Background append only file rewriting already in progress".into());
+    }
+    let Some(aof) = ctx.state.persistence.aof.as_mut() else {
+        return Err("ERR Background append only file rewriting needs appendonly yes here".into());
+    };
+    // While a BGSAVE child runs (or inside EXEC) the cron starts the rewrite later.
+    if ctx.state.persistence.child.is_some() || ctx.state.in_exec {
+        aof.rewrite_scheduled = true;
+        ctx.out
+            .simple("Background append only file rewriting scheduled");
+        return Ok(());
+    }
+    match persistence::aof::start_rewrite(ctx.state, ctx.now_ms) {
+        Ok(()) => {
+            ctx.out
+                .simple("Background append only file rewriting started");
+            Ok(())
+        }
+        Err(_) => Err("ERR Can't execute an AOF background rewriting. Please check the server logs for more information.".into()),
     }
 }
 
@@ -181,6 +236,15 @@ fn restore(ctx: &mut Ctx) -> CmdResult {
     db.persist(&key);
     if let Some(at) = deadline {
         db.set_deadline(&key, at);
+        if !absolute_ttl {
+            // Logged with the deadline the TTL gave, as Redis rewrites it (ABSTTL).
+            let mut logged: Vec<Vec<u8>> = ctx.args.iter().map(|a| a.to_vec()).collect();
+            if let Some(ttl) = logged.get_mut(2) {
+                *ttl = at.to_string().into_bytes();
+            }
+            logged.push(b"ABSTTL".to_vec());
+            ctx.propagate(logged);
+        }
     }
     ctx.modified(&key);
     ctx.notify(crate::notify::GENERIC, "restore", &key);

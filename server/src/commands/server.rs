@@ -477,18 +477,57 @@ fn render_section(out: &mut String, state: &State, env: &InfoEnv, section: &str)
             field!(out, "rdb_last_cow_size:0");
             field!(out, "rdb_last_load_keys_expired:{}", p.last_load_expired);
             field!(out, "rdb_last_load_keys_loaded:{}", p.last_load_loaded);
-            field!(out, "aof_enabled:{}", i32::from(config.flag("appendonly")));
-            field!(out, "aof_rewrite_in_progress:0");
-            field!(out, "aof_rewrite_scheduled:0");
-            field!(out, "aof_last_rewrite_time_sec:-1");
-            field!(out, "aof_current_rewrite_time_sec:-1");
-            field!(out, "aof_last_bgrewrite_status:ok");
-            field!(out, "aof_rewrites:0");
+            let aof = p.aof.as_ref();
+            let status = |ok: bool| if ok { "ok" } else { "err" };
+            field!(out, "aof_enabled:{}", i32::from(aof.is_some()));
+            field!(
+                out,
+                "aof_rewrite_in_progress:{}",
+                i32::from(aof.is_some_and(|a| a.rewrite.is_some()))
+            );
+            field!(
+                out,
+                "aof_rewrite_scheduled:{}",
+                i32::from(aof.is_some_and(|a| a.rewrite_scheduled))
+            );
+            field!(
+                out,
+                "aof_last_rewrite_time_sec:{}",
+                aof.map_or(-1, |a| a.last_rewrite_seconds)
+            );
+            field!(
+                out,
+                "aof_current_rewrite_time_sec:{}",
+                aof.and_then(|a| a.rewrite)
+                    .map_or(-1, |r| (now_ms - r.started_ms) / 1000)
+            );
+            field!(
+                out,
+                "aof_last_bgrewrite_status:{}",
+                status(aof.is_none_or(|a| a.last_rewrite_ok))
+            );
+            field!(out, "aof_rewrites:{}", aof.map_or(0, |a| a.rewrites));
             field!(out, "aof_rewrites_consecutive_failures:0");
-            field!(out, "aof_last_write_status:ok");
+            field!(
+                out,
+                "aof_last_write_status:{}",
+                status(aof.is_none_or(|a| a.last_write_ok))
+            );
             field!(out, "aof_last_cow_size:0");
             field!(out, "module_fork_in_progress:0");
             field!(out, "module_fork_last_cow_size:0");
+            if let Some(aof) = aof {
+                field!(out, "aof_current_size:{}", aof.current_size);
+                field!(out, "aof_base_size:{}", aof.base_size);
+                field!(
+                    out,
+                    "aof_pending_rewrite:{}",
+                    i32::from(aof.rewrite_scheduled)
+                );
+                field!(out, "aof_buffer_length:{}", aof.buf.len());
+                field!(out, "aof_pending_bio_fsync:0");
+                field!(out, "aof_delayed_fsync:0");
+            }
             if p.loading {
                 field!(out, "loading_start_time:{}", p.loading_started_s);
                 field!(out, "loading_total_bytes:{}", p.loading_total_bytes);
@@ -730,6 +769,16 @@ fn config_set(ctx: &mut Ctx) -> CmdResult {
             Err(ConfigError::Invalid(why)) => return Err(set_failed(name, &why).into()),
         }
     }
+    let aof_was_on = ctx.state.config.flag("appendonly");
+    let aof_on = updated.flag("appendonly");
+    if aof_was_on != aof_on {
+        #[cfg(unix)]
+        if crate::persistence::aof::set_enabled(ctx.state, aof_on, ctx.now_ms).is_err() {
+            return Err(
+                set_failed("appendonly", "Unable to turn on AOF. Check server logs.").into(),
+            );
+        }
+    }
     ctx.state.config = updated;
     ctx.state.config_changed();
     ctx.shared.refresh_limits(&ctx.state.config);
@@ -898,6 +947,7 @@ fn shutdown(ctx: &mut Ctx) -> CmdResult {
     {
         return Err("ERR Errors trying to SHUTDOWN. Check logs.".into());
     }
+    crate::persistence::aof::shutdown(ctx.state);
     // As in Redis, a successful SHUTDOWN sends no reply: the connection just closes.
     ctx.client().close_asap = true;
     ctx.shared.request_shutdown();

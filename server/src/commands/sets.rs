@@ -407,6 +407,8 @@ fn spop_one(ctx: &mut Ctx) -> CmdResult {
     if emptied {
         db.remove(key);
     }
+    // Chance chose the member: the log names it.
+    ctx.propagate(vec![b"SREM".to_vec(), key.to_vec(), popped.to_vec()]);
     ctx.modified(key);
     notify_spop(ctx, key, emptied);
     ctx.out.bulk(&popped);
@@ -443,6 +445,7 @@ fn spop_count(ctx: &mut Ctx) -> CmdResult {
             write_member(out, m);
         }
         db.remove(key);
+        ctx.propagate(crate::persistence::propagate::del(key));
     } else {
         let count = count as usize;
         let remaining = size - count;
@@ -454,6 +457,12 @@ fn spop_count(ctx: &mut Ctx) -> CmdResult {
         out.set(popped.len());
         for m in &popped {
             out.bulk(m);
+        }
+        // Chance chose the members: the log names them, in SREMs of at most 1024 as Redis's.
+        for chunk in popped.chunks(1024) {
+            let mut srem = vec![b"SREM".to_vec(), key.to_vec()];
+            srem.extend(chunk.iter().map(|m| m.to_vec()));
+            ctx.propagate(srem);
         }
     }
     ctx.modified(key);

@@ -670,7 +670,16 @@ fn xadd(ctx: &mut Ctx) -> CmdResult {
         Some(trim) => log.trim(trim, parsed.approx, parsed.limit),
         None => 0,
     };
+    let length_after = log.length;
     reply_id(out, id);
+    // Logged with the id the clock gave and, when it trimmed, the length it left: an
+    // approximate trim depends on how entries sit in nodes, which a replay need not repeat.
+    let mut logged = vec![b"XADD".to_vec(), key.to_vec(), id.to_bytes()];
+    logged.extend(fields.iter().map(|f| f.to_vec()));
+    ctx.propagate(logged);
+    if trimmed > 0 {
+        ctx.propagate(exact_trim(key, length_after));
+    }
     ctx.modified(key);
     ctx.notify(notify::STREAM, "xadd", key);
     if trimmed > 0 {
@@ -692,12 +701,25 @@ fn xtrim(ctx: &mut Ctx) -> CmdResult {
         None => 0,
     };
     if removed > 0 {
+        let length_after = stream.log.length;
+        ctx.propagate(exact_trim(key, length_after));
         ctx.notify(notify::STREAM, "xtrim", key);
         ctx.modified(key);
         ctx.state.dirty += removed - 1;
     }
     ctx.out.int(removed as i64);
     Ok(())
+}
+
+/// `XTRIM key MAXLEN = n`: how any trim is logged, by the length it left.
+fn exact_trim(key: &[u8], length: u64) -> Vec<Vec<u8>> {
+    vec![
+        b"XTRIM".to_vec(),
+        key.to_vec(),
+        b"MAXLEN".to_vec(),
+        b"=".to_vec(),
+        length.to_string().into_bytes(),
+    ]
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -456,6 +456,14 @@ fn set_generic(ctx: &mut Ctx, req: SetRequest) -> CmdResult {
     // A deadline already past is stored as is: the key expires on its next lookup, as in Redis.
     if let Some(at) = deadline {
         db.set_deadline(req.key, at);
+        // Relative expiries are logged as the deadline they gave (Redis 7's SET ... PXAT).
+        ctx.propagate(vec![
+            b"SET".to_vec(),
+            req.key.to_vec(),
+            req.value.to_vec(),
+            b"PXAT".to_vec(),
+            at.to_string().into_bytes(),
+        ]);
     }
     ctx.modified(req.key);
     ctx.notify(notify::STRING, "set", req.key);
@@ -562,15 +570,18 @@ fn getex(ctx: &mut Ctx) -> CmdResult {
     match deadline {
         Some(at) if opts.flags & (EXAT | PXAT) != 0 && at <= now => {
             db.remove(key);
+            ctx.propagate(crate::persistence::propagate::del(key));
             ctx.modified(key);
             ctx.notify(notify::GENERIC, "del", key);
         }
         Some(at) => {
             db.set_deadline(key, at);
+            ctx.propagate(crate::persistence::propagate::pexpireat(key, at));
             ctx.modified(key);
             ctx.notify(notify::GENERIC, "expire", key);
         }
         None if opts.flags & PERSIST != 0 && db.persist(key) => {
+            ctx.propagate(vec![b"PERSIST".to_vec(), key.to_vec()]);
             ctx.modified(key);
             ctx.notify(notify::GENERIC, "persist", key);
         }
@@ -747,6 +758,13 @@ fn incrbyfloat(ctx: &mut Ctx) -> CmdResult {
     let current = write_string(&mut ctx.state.dbs[ctx.db], key, now)?.map(|s| s.bytes.as_slice());
     let sum = incr_long_double(current, ctx.args.get(2))?;
     ctx.out.bulk(&sum);
+    // The sum is logged as a value: a replay must not round it again.
+    ctx.propagate(vec![
+        b"SET".to_vec(),
+        key.to_vec(),
+        sum.clone(),
+        b"KEEPTTL".to_vec(),
+    ]);
     ctx.db()
         .set_keep_ttl(key, Value::String(StringValue::unencoded(sum)));
     ctx.modified(key);

@@ -378,6 +378,9 @@ fn process(
         }
     }
     input.advance(consumed);
+    // The batch's writes reach the AOF (and the disk, under `appendfsync always`) before its
+    // replies are sent.
+    crate::persistence::aof::flush_batch(&mut state);
     state.stats.net_output_bytes += out.buf.len() as u64;
     let limits = state.config.hot.output_limits;
     if let Some(client) = state.clients.get_mut(&id) {

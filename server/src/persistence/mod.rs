@@ -5,9 +5,11 @@
 //! A snapshot is written to a temporary file in `dir`, flushed to disk, then renamed over
 //! `dbfilename`: a crash at any point leaves either the old file or the new one, never half.
 
+pub mod aof;
 pub mod crc64;
 pub mod lzf;
 pub mod packed;
+pub mod propagate;
 pub mod rdb;
 
 use std::fs::File;
@@ -41,6 +43,8 @@ pub struct Persistence {
     /// Bytes of the file being loaded, and how many are done (INFO while loading).
     pub loading_total_bytes: u64,
     pub loading_started_s: i64,
+    /// The append-only file, while `appendonly` is on.
+    pub aof: Option<aof::Aof>,
 }
 
 impl Default for Persistence {
@@ -57,6 +61,7 @@ impl Default for Persistence {
             loading: false,
             loading_total_bytes: 0,
             loading_started_s: 0,
+            aof: None,
         }
     }
 }
@@ -88,7 +93,7 @@ pub fn write_snapshot(state: &State, now_ms: i64, pid: u32) -> std::io::Result<(
     let path = rdb_path(&state.config);
     let dir = path.parent().unwrap_or(Path::new("."));
     let tmp = dir.join(format!("temp-{pid}.rdb"));
-    let result = write_file(state, &tmp, now_ms).and_then(|()| {
+    let result = write_rdb(state, &tmp, now_ms, false).and_then(|()| {
         std::fs::rename(&tmp, &path)?;
         // The rename itself must reach the disk for the new file to survive a crash.
         File::open(dir).and_then(|d| d.sync_all())
@@ -99,7 +104,9 @@ pub fn write_snapshot(state: &State, now_ms: i64, pid: u32) -> std::io::Result<(
     result
 }
 
-fn write_file(state: &State, path: &Path, now_ms: i64) -> std::io::Result<()> {
+/// Writes the data as an RDB file at `path` and fsyncs it; `aof_base` marks it as the base of
+/// an append-only file (the `aof-base` aux field).
+pub fn write_rdb(state: &State, path: &Path, now_ms: i64, aof_base: bool) -> std::io::Result<()> {
     let file = File::create(path)?;
     let config = &state.config;
     let mut w = rdb::Writer::new(
@@ -112,7 +119,7 @@ fn write_file(state: &State, path: &Path, now_ms: i64) -> std::io::Result<()> {
     w.aux("ctime", (now_ms / 1000).to_string().as_bytes())?;
     let used_memory = state.memory_probe.map_or(0, |probe| (probe.allocated)());
     w.aux("used-mem", used_memory.to_string().as_bytes())?;
-    w.aux("aof-base", b"0")?;
+    w.aux("aof-base", if aof_base { b"1" } else { b"0" })?;
     for library in state.scripting.functions.libraries.values() {
         w.function(&library.code)?;
     }

@@ -1,0 +1,317 @@
+//! The append-only file: a restarted server replays it to the same data (expiries, scripts,
+//! transactions, random and time-dependent commands included), a cut tail is repaired, garbage
+//! in the middle stops the start without touching the file, a rewrite while writes go on loses
+//! none of them, and real redis-server 7 loads the directory Understudy wrote.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use client_tests::{encode_command, sort_elements, Conn, Proto, RedisServer};
+
+async fn call(conn: &mut Conn, args: &[&[u8]]) -> Vec<u8> {
+    conn.send(&encode_command(args)).await.expect("send");
+    conn.reply().await
+}
+
+async fn words(conn: &mut Conn, line: &str) -> Vec<u8> {
+    let args: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
+    call(conn, &args).await
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("understudy-aof-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create a temp dir");
+    dir
+}
+
+async fn start(dir: &Path) -> std::io::Result<understudy::ServerHandle> {
+    understudy::Server::builder()
+        .port(0)
+        .config("dir", dir.to_str().unwrap())
+        .config("appendonly", "yes")
+        .config("appendfsync", "always")
+        .start()
+        .await
+}
+
+/// Every key of databases 0 and 2 with its type, contents and absolute deadline.
+async fn contents(conn: &mut Conn) -> Vec<String> {
+    let mut out = Vec::new();
+    for db in ["0", "2"] {
+        call(conn, &[b"SELECT", db.as_bytes()]).await;
+        let keys = sort_elements(&call(conn, &[b"KEYS", b"*"]).await, Proto::Resp2).unwrap();
+        let names: Vec<String> = String::from_utf8_lossy(&keys)
+            .split("\r\n")
+            .skip(1)
+            .filter(|l| !l.starts_with('$') && !l.is_empty())
+            .map(str::to_string)
+            .collect();
+        for key in names {
+            let k = key.as_bytes();
+            let kind = call(conn, &[b"TYPE", k]).await;
+            let read = match &kind[..] {
+                b"+string\r\n" => call(conn, &[b"GET", k]).await,
+                b"+list\r\n" => call(conn, &[b"LRANGE", k, b"0", b"-1"]).await,
+                b"+set\r\n" => {
+                    sort_elements(&call(conn, &[b"SMEMBERS", k]).await, Proto::Resp2).unwrap()
+                }
+                b"+hash\r\n" => call(conn, &[b"HGETALL", k]).await,
+                b"+zset\r\n" => call(conn, &[b"ZRANGE", k, b"0", b"-1", b"WITHSCORES"]).await,
+                _ => call(conn, &[b"XRANGE", k, b"-", b"+"]).await,
+            };
+            let deadline = call(conn, &[b"PEXPIRETIME", k]).await;
+            out.push(format!(
+                "{db} {key} {} {} {}",
+                String::from_utf8_lossy(&kind),
+                String::from_utf8_lossy(&read),
+                String::from_utf8_lossy(&deadline)
+            ));
+        }
+    }
+    out
+}
+
+const WRITES: &[&str] = &[
+    "SET plain v",
+    "SET ex v EX 1000",
+    "SETEX setex 500 v",
+    "PSETEX psetex 500000 v",
+    "SET later v",
+    "EXPIRE later 700",
+    "SET gone v",
+    "PEXPIRE gone 1",
+    "SET getex v",
+    "GETEX getex EX 900",
+    "SET float 1.1",
+    "INCRBYFLOAT float 2.2",
+    "SADD pool a b c d e f g h",
+    "SPOP pool",
+    "SPOP pool 3",
+    "RPUSH list a b c",
+    "LPOP list",
+    "XADD stream * f 1",
+    "XADD stream MAXLEN ~ 1 * f 2",
+    "HSET hash f v g w",
+    "ZADD zset 1 a 2 b",
+    "SELECT 2",
+    "INCR counter",
+    "SET other-db v PX 800000",
+    "SELECT 0",
+    "MULTI",
+    "INCR tx",
+    "SELECT 2",
+    "INCR tx",
+    "EXEC",
+    "SELECT 0",
+    "EVAL redis.call('set','lua1','x');redis.call('sadd','luaset',tostring(math.random())) 0",
+    "FLUSHDB ASYNC",
+    "SET after-flush v",
+];
+
+#[tokio::test]
+async fn a_restarted_server_replays_its_writes_to_the_same_data() {
+    let dir = temp_dir("replay");
+    let server = start(&dir).await.expect("starts");
+    let mut u = Conn::connect(server.addr()).await.unwrap();
+    // The writes before the FLUSHDB must replay too, for the flush to find the same keys.
+    for line in WRITES {
+        let reply = words(&mut u, line).await;
+        assert_ne!(reply.first(), Some(&b'-'), "{line}: {reply:?}");
+    }
+    for line in &WRITES[..WRITES.len() - 2] {
+        words(&mut u, line).await;
+    }
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let before = contents(&mut u).await;
+    assert!(!before.iter().any(|k| k.contains(" gone ")), "{before:?}");
+    assert!(before.iter().any(|k| k.contains(" luaset ")), "{before:?}");
+    server.shutdown().await;
+
+    let server = start(&dir).await.expect("restarts");
+    let mut u = Conn::connect(server.addr()).await.unwrap();
+    assert_eq!(contents(&mut u).await, before);
+    server.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn incr_file(dir: &Path) -> PathBuf {
+    let manifest =
+        std::fs::read_to_string(dir.join("appendonlydir/appendonly.aof.manifest")).unwrap();
+    let last = manifest
+        .lines()
+        .rfind(|l| l.ends_with("type i"))
+        .and_then(|l| l.split(' ').nth(1))
+        .expect("an incremental file")
+        .to_string();
+    dir.join("appendonlydir").join(last)
+}
+
+#[tokio::test]
+async fn a_cut_tail_is_dropped_and_the_rest_loads() {
+    let dir = temp_dir("truncated");
+    let server = start(&dir).await.expect("starts");
+    let mut u = Conn::connect(server.addr()).await.unwrap();
+    words(&mut u, "SET a 1").await;
+    words(&mut u, "SET b 2").await;
+    server.shutdown().await;
+    let incr = incr_file(&dir);
+    let whole = std::fs::metadata(&incr).unwrap().len();
+    // A crash in the middle of a write, and in the middle of a transaction.
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&incr)
+        .unwrap();
+    std::io::Write::write_all(&mut file, b"*3\r\n$3\r\nSET\r\n$1\r\nc\r\n$1").unwrap();
+    drop(file);
+
+    let server = start(&dir).await.expect("starts despite the cut");
+    let mut u = Conn::connect(server.addr()).await.unwrap();
+    assert_eq!(
+        words(&mut u, "MGET a b c").await,
+        b"*3\r\n$1\r\n1\r\n$1\r\n2\r\n$-1\r\n"
+    );
+    assert_eq!(std::fs::metadata(&incr).unwrap().len(), whole);
+    words(&mut u, "SET c 3").await;
+    server.shutdown().await;
+
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&incr)
+        .unwrap();
+    std::io::Write::write_all(
+        &mut file,
+        b"*1\r\n$5\r\nMULTI\r\n*3\r\n$3\r\nSET\r\n$1\r\nd\r\n$1\r\n4\r\n",
+    )
+    .unwrap();
+    drop(file);
+    let server = start(&dir)
+        .await
+        .expect("starts despite the open transaction");
+    let mut u = Conn::connect(server.addr()).await.unwrap();
+    assert_eq!(words(&mut u, "MGET c d").await, b"*2\r\n$1\r\n3\r\n$-1\r\n");
+    server.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn garbage_in_the_middle_stops_the_start_and_overwrites_nothing() {
+    let dir = temp_dir("corrupt");
+    let server = start(&dir).await.expect("starts");
+    let mut u = Conn::connect(server.addr()).await.unwrap();
+    words(&mut u, "SET a 1").await;
+    server.shutdown().await;
+    let incr = incr_file(&dir);
+    let mut bytes = std::fs::read(&incr).unwrap();
+    let offset = bytes.len();
+    bytes.extend_from_slice(b"garbage\r\n*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$1\r\n2\r\n");
+    std::fs::write(&incr, &bytes).unwrap();
+    let manifest = std::fs::read(dir.join("appendonlydir/appendonly.aof.manifest")).unwrap();
+
+    let error = start(&dir).await.err().expect("the start fails");
+    let text = error.to_string();
+    assert!(text.contains("appendonly.aof.1.incr.aof"), "{text}");
+    assert!(text.contains(&format!("offset {offset}")), "{text}");
+    assert_eq!(std::fs::read(&incr).unwrap(), bytes);
+    assert_eq!(
+        std::fs::read(dir.join("appendonlydir/appendonly.aof.manifest")).unwrap(),
+        manifest
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+async fn wait_for_rewrite(conn: &mut Conn) {
+    for _ in 0..400 {
+        let info = call(conn, &[b"INFO", b"persistence"]).await;
+        if String::from_utf8_lossy(&info).contains("aof_rewrite_in_progress:0") {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the rewrite did not finish");
+}
+
+#[tokio::test]
+async fn writes_during_a_rewrite_survive_it_and_the_restart() {
+    let dir = temp_dir("rewrite");
+    let server = start(&dir).await.expect("starts");
+    let mut u = Conn::connect(server.addr()).await.unwrap();
+    for i in 0..2000 {
+        let key = format!("k{}", i % 50);
+        call(&mut u, &[b"INCR", key.as_bytes()]).await;
+    }
+    assert_eq!(
+        words(&mut u, "BGREWRITEAOF").await,
+        b"+Background append only file rewriting started\r\n"
+    );
+    for i in 0..500 {
+        let key = format!("k{}", i % 50);
+        call(&mut u, &[b"INCR", key.as_bytes()]).await;
+    }
+    wait_for_rewrite(&mut u).await;
+    let info = String::from_utf8_lossy(&words(&mut u, "INFO persistence").await).into_owned();
+    assert!(info.contains("aof_last_bgrewrite_status:ok"), "{info}");
+    assert!(info.contains("aof_rewrites:1"), "{info}");
+    let files: Vec<String> = std::fs::read_dir(dir.join("appendonlydir"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let mut sorted = files.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        [
+            "appendonly.aof.2.base.rdb",
+            "appendonly.aof.2.incr.aof",
+            "appendonly.aof.manifest"
+        ]
+    );
+    words(&mut u, "INCR k0").await;
+    let before = contents(&mut u).await;
+    assert!(
+        before.iter().any(|k| k.contains("$2\r\n51\r\n")),
+        "{before:?}"
+    );
+    server.shutdown().await;
+
+    let server = start(&dir).await.expect("restarts");
+    let mut u = Conn::connect(server.addr()).await.unwrap();
+    assert_eq!(contents(&mut u).await, before);
+    server.shutdown().await;
+
+    // Redis 7 reads the same directory to the same data.
+    let redis = RedisServer::start(&["--appendonly", "yes", "--dir", dir.to_str().unwrap()]);
+    let mut r = Conn::connect(redis.addr()).await.unwrap();
+    assert_eq!(contents(&mut r).await, before);
+    drop(redis);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn turning_the_aof_on_at_run_time_starts_it_with_a_rewrite() {
+    let dir = temp_dir("config-set");
+    let server = understudy::Server::builder()
+        .port(0)
+        .config("dir", dir.to_str().unwrap())
+        .start()
+        .await
+        .unwrap();
+    let mut u = Conn::connect(server.addr()).await.unwrap();
+    words(&mut u, "SET before on").await;
+    assert_eq!(words(&mut u, "CONFIG SET appendonly yes").await, b"+OK\r\n");
+    words(&mut u, "SET after on").await;
+    wait_for_rewrite(&mut u).await;
+    server.shutdown().await;
+
+    let server = start(&dir).await.expect("restarts from the AOF");
+    let mut u = Conn::connect(server.addr()).await.unwrap();
+    assert_eq!(
+        words(&mut u, "MGET before after").await,
+        b"*2\r\n$2\r\non\r\n$2\r\non\r\n"
+    );
+    assert_eq!(words(&mut u, "CONFIG SET appendonly no").await, b"+OK\r\n");
+    let info = String::from_utf8_lossy(&words(&mut u, "INFO persistence").await).into_owned();
+    assert!(info.contains("aof_enabled:0"), "{info}");
+    server.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
