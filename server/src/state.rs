@@ -179,17 +179,26 @@ impl State {
             if self.dbs[db].expired_log.is_empty() {
                 continue;
             }
+            let logging = self.logs_writes();
             for key in std::mem::take(&mut self.dbs[db].expired_log) {
                 self.break_watches(db, &key);
-                self.propagation
-                    .pending
-                    .push(crate::persistence::propagate::Op {
-                        db,
-                        args: crate::persistence::propagate::del(&key),
-                    });
+                if logging {
+                    self.propagation
+                        .pending
+                        .push(crate::persistence::propagate::Op {
+                            db,
+                            args: crate::persistence::propagate::del(&key),
+                        });
+                }
             }
         }
         self.publish_db_events(now_ms);
+    }
+
+    /// Whether writes are being logged (an AOF is open): otherwise nothing is recorded for
+    /// propagation, so that a server without an AOF pays nothing for it.
+    pub fn logs_writes(&self) -> bool {
+        self.persistence.aof.is_some()
     }
 
     /// Publishes the events the databases raised themselves (`expired`, `new`, `keymiss`).

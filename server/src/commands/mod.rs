@@ -121,6 +121,9 @@ impl<'a> Ctx<'a> {
     /// or on chance. Each call adds one; a handler that calls it and then fails logs nothing
     /// more than what it added.
     pub fn propagate(&mut self, command: Vec<Vec<u8>>) {
+        if !self.state.logs_writes() {
+            return;
+        }
         self.state
             .propagation
             .replacement
@@ -564,6 +567,10 @@ fn propagate_command(
     args: Args<'_>,
     dirty_before: u64,
 ) {
+    if !state.logs_writes() {
+        state.propagation.forced = false;
+        return;
+    }
     let logged_kind = cmd.has(flags::WRITE) || cmd.has(flags::MAY_REPLICATE);
     let wrote = logged_kind
         && state.dirty != dirty_before
