@@ -315,3 +315,65 @@ async fn turning_the_aof_on_at_run_time_starts_it_with_a_rewrite() {
     server.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The files of `dir/appendonlydir` and the manifest's text, once the rewrite is done.
+fn aof_files(dir: &Path) -> (Vec<String>, String) {
+    let aof_dir = dir.join("appendonlydir");
+    for _ in 0..200 {
+        if let Ok(manifest) = std::fs::read_to_string(aof_dir.join("appendonly.aof.manifest")) {
+            let mut names: Vec<String> = std::fs::read_dir(&aof_dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            return (names, manifest);
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    panic!("no AOF manifest appeared in {}", aof_dir.display());
+}
+
+#[tokio::test]
+async fn bgrewriteaof_with_the_aof_off_writes_a_base_only_directory_as_redis_does() {
+    let theirs_dir = temp_dir("offline-redis");
+    let redis = RedisServer::start(&["--dir", theirs_dir.to_str().unwrap()]);
+    let mut r = Conn::connect(redis.addr()).await.unwrap();
+    let ours_dir = temp_dir("offline-ours");
+    let server = understudy::Server::builder()
+        .port(0)
+        .config("dir", ours_dir.to_str().unwrap())
+        .start()
+        .await
+        .expect("starts");
+    let mut u = Conn::connect(server.addr()).await.unwrap();
+    for conn in [&mut r, &mut u] {
+        words(conn, "SET greeting hello").await;
+        words(conn, "RPUSH queue a b c").await;
+        assert_eq!(
+            words(conn, "BGREWRITEAOF").await,
+            b"+Background append only file rewriting started\r\n"
+        );
+    }
+    let theirs = aof_files(&theirs_dir);
+    let ours = aof_files(&ours_dir);
+    assert_eq!(ours, theirs);
+    assert_eq!(
+        ours.1, "file appendonly.aof.1.base.rdb seq 1 type b\n",
+        "{ours:?}"
+    );
+    let before = contents(&mut u).await;
+    server.shutdown().await;
+    drop(redis);
+
+    // Started with the AOF on, each server loads the other's directory.
+    let server = start(&theirs_dir).await.expect("loads Redis's directory");
+    let mut u = Conn::connect(server.addr()).await.unwrap();
+    assert_eq!(contents(&mut u).await, before);
+    server.shutdown().await;
+    let redis = RedisServer::start(&["--appendonly", "yes", "--dir", ours_dir.to_str().unwrap()]);
+    let mut r = Conn::connect(redis.addr()).await.unwrap();
+    assert_eq!(contents(&mut r).await, before);
+    drop(redis);
+    let _ = std::fs::remove_dir_all(&theirs_dir);
+    let _ = std::fs::remove_dir_all(&ours_dir);
+}

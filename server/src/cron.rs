@@ -78,6 +78,7 @@ fn persistence_cron(state: &mut State, now_ms: i64) {
     }
     crate::persistence::reap_child(state, now_ms);
     crate::persistence::aof::cron(state, now_ms);
+    crate::persistence::aof::reap_offline_rewrite(state);
     let rewriting = state
         .persistence
         .aof

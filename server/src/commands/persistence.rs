@@ -117,19 +117,31 @@ fn bgsave(ctx: &mut Ctx) -> CmdResult {
 }
 
 fn aof_rewriting(ctx: &Ctx) -> bool {
-    ctx.state
-        .persistence
-        .aof
-        .as_ref()
-        .is_some_and(|aof| aof.rewrite.is_some())
+    let persistence = &ctx.state.persistence;
+    persistence.offline_rewrite.is_some()
+        || persistence
+            .aof
+            .as_ref()
+            .is_some_and(|aof| aof.rewrite.is_some())
 }
+
+const REWRITE_FAILED: &str = "ERR Can't execute an AOF background rewriting. Please check the server logs for more information.";
 
 fn bgrewriteaof(ctx: &mut Ctx) -> CmdResult {
     if aof_rewriting(ctx) {
         return Err("ERR Background append only file rewriting already in progress".into());
     }
     let Some(aof) = ctx.state.persistence.aof.as_mut() else {
-        return Err("ERR Background append only file rewriting needs appendonly yes here".into());
+        // With the AOF off, Redis 7 still writes a base-only AOF directory.
+        return match persistence::aof::start_offline_rewrite(ctx.state, ctx.now_ms) {
+            Ok(pid) => {
+                ctx.state.persistence.offline_rewrite = Some(pid);
+                ctx.out
+                    .simple("Background append only file rewriting started");
+                Ok(())
+            }
+            Err(_) => Err(REWRITE_FAILED.into()),
+        };
     };
     // While a BGSAVE child runs (or inside EXEC) the cron starts the rewrite later.
     if ctx.state.persistence.child.is_some() || ctx.state.in_exec {
@@ -144,7 +156,7 @@ fn bgrewriteaof(ctx: &mut Ctx) -> CmdResult {
                 .simple("Background append only file rewriting started");
             Ok(())
         }
-        Err(_) => Err("ERR Can't execute an AOF background rewriting. Please check the server logs for more information.".into()),
+        Err(_) => Err(REWRITE_FAILED.into()),
     }
 }
 

@@ -557,6 +557,92 @@ pub fn start_rewrite(state: &mut State, now_ms: i64) -> std::io::Result<()> {
     Ok(())
 }
 
+/// BGREWRITEAOF with the AOF off, as Redis 7 does it: a forked child writes the data as it is
+/// now as a new base, and a manifest naming only that base, so that a start with `appendonly yes`
+/// loads it. Returns the child's pid.
+#[cfg(unix)]
+pub fn start_offline_rewrite(state: &State, now_ms: i64) -> std::io::Result<i32> {
+    let config = state.config.clone();
+    let dir = aof_dir(&config);
+    std::fs::create_dir_all(&dir)?;
+    let previous = read_manifest(&config)
+        .map_err(std::io::Error::other)?
+        .unwrap_or_default();
+    // SAFETY: as for BGSAVE (`start_bgsave`): the child only serializes the state it
+    // inherited, writes its files and leaves with `_exit`.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    if pid == 0 {
+        let ok = write_base_only(state, &config, &previous, now_ms).is_ok();
+        // SAFETY: ends the child at once, running nothing of the parent's runtime.
+        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+    }
+    tracing::info!("Background append only file rewriting started by pid {pid}");
+    Ok(pid)
+}
+
+/// The offline rewrite's work, in the child: the new base, the manifest naming it alone, and
+/// the files the previous manifest named removed once nothing refers to them.
+#[cfg(unix)]
+fn write_base_only(
+    state: &State,
+    config: &Config,
+    previous: &Manifest,
+    now_ms: i64,
+) -> std::io::Result<()> {
+    let dir = aof_dir(config);
+    let tmp = dir.join(format!(
+        "{TEMP_PREFIX}rewriteaof-bg-{}.aof",
+        std::process::id()
+    ));
+    super::write_rdb(state, &tmp, now_ms, true)?;
+    let seq = previous.next_base_seq();
+    let base = base_name(config, seq);
+    std::fs::rename(&tmp, dir.join(&base))?;
+    let manifest = Manifest {
+        base: Some(FileEntry {
+            name: base.clone(),
+            seq,
+            kind: FileType::Base,
+        }),
+        ..Manifest::default()
+    };
+    write_manifest(config, &manifest)?;
+    for old in previous
+        .base
+        .iter()
+        .chain(&previous.history)
+        .chain(&previous.incrs)
+    {
+        if old.name != base {
+            let _ = std::fs::remove_file(dir.join(&old.name));
+        }
+    }
+    Ok(())
+}
+
+/// Reaps a finished offline rewrite child without waiting.
+#[cfg(unix)]
+pub fn reap_offline_rewrite(state: &mut State) {
+    let Some(pid) = state.persistence.offline_rewrite else {
+        return;
+    };
+    let mut status = 0;
+    // SAFETY: waitpid on our own child with a valid pointer.
+    let done = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+    if done == 0 {
+        return;
+    }
+    state.persistence.offline_rewrite = None;
+    if done == pid && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
+        tracing::info!("Background AOF rewrite finished successfully");
+    } else {
+        tracing::warn!("Background AOF rewrite terminated with error");
+    }
+}
+
 /// Checks on the rewrite child without waiting; when it is done, installs its base: the new
 /// manifest names it and the incremental files opened since the fork, and the files it
 /// replaces are deleted.

@@ -45,6 +45,8 @@ pub struct Persistence {
     pub loading_started_s: i64,
     /// The append-only file, while `appendonly` is on.
     pub aof: Option<aof::Aof>,
+    /// The child of a BGREWRITEAOF run while the AOF is off.
+    pub offline_rewrite: Option<i32>,
 }
 
 impl Default for Persistence {
@@ -62,6 +64,7 @@ impl Default for Persistence {
             loading_total_bytes: 0,
             loading_started_s: 0,
             aof: None,
+            offline_rewrite: None,
         }
     }
 }
