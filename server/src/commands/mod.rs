@@ -357,43 +357,9 @@ pub fn run(
         return finish(state, client_id, reply_start, out, cmd.fullname, db);
     }
 
-    let handler = cmd
-        .def
-        .handler
-        .expect("containers are looked up to a subcommand");
-    let started = Instant::now();
-    let dirty_before = state.dirty;
-    let mut ctx = Ctx {
-        args,
-        state,
-        shared,
-        client_id,
-        db,
-        out,
-        now_ms,
-    };
-    let result = handler(&mut ctx);
-    let new_db = ctx.db;
-    // Keys the command found expired are logged (as DEL) before what it did to them.
-    ctx.state.announce_expired(now_ms);
-    propagate_command(ctx.state, cmd, db, args, dirty_before);
-    let block_request = ctx.state.block_request.take();
-    let failed = result.is_err() | std::mem::take(&mut ctx.state.reply_failed);
-    if let Err(CmdError(text)) = &result {
-        ctx.out.error(text);
-        ctx.state.count_error(text.as_bytes());
-    }
-    let elapsed = started.elapsed();
-    let elapsed_us = elapsed.as_micros() as u64;
-
-    state.stats.total_commands_processed += 1;
-    let entry = state.command_stats.entry(cmd.fullname).or_default();
-    entry.calls += 1;
-    entry.usec += elapsed_us;
-    entry.latency.record(elapsed.as_nanos() as u64);
-    if failed {
-        entry.failed_calls += 1;
-    }
+    let invoked = invoke(shared, state, cmd, client_id, args, db, out, now_ms);
+    let (new_db, elapsed_us) = (invoked.db, invoked.elapsed_us);
+    let block_request = invoked.block_request;
     if !cmd.has(flags::SKIP_SLOWLOG) {
         record_slowlog(state, client_id, args, elapsed_us as i64, now_ms);
     }
@@ -502,22 +468,31 @@ fn feed_monitors(
     monitor::feed(state, &addr, db, args, shared.clock.now_us());
 }
 
-/// Runs a command a script called (the caller checked arity, flags and permissions): its handler
-/// in database `db`, with the statistics `run` keeps. Returns the database selected afterwards.
+/// What running a handler left: the database selected afterwards, how long it took, and the
+/// wait it asked for if it blocked.
+struct Invoked {
+    db: usize,
+    elapsed_us: u64,
+    block_request: Option<BlockRequest>,
+}
+
+/// Runs `cmd`'s handler, and what every run of a command does after it whatever the caller:
+/// expiry and propagation announced, an error written and counted, the command's statistics.
 #[allow(clippy::too_many_arguments)]
-pub fn execute(
+fn invoke(
     shared: &Shared,
     state: &mut State,
-    client_id: ClientId,
     cmd: &table::Command,
+    client_id: ClientId,
     args: Args<'_>,
     db: usize,
     out: &mut ReplyBuf,
     now_ms: i64,
-) -> usize {
-    let Some(handler) = cmd.def.handler else {
-        return db;
-    };
+) -> Invoked {
+    let handler = cmd
+        .def
+        .handler
+        .expect("containers are looked up to a subcommand");
     let started = Instant::now();
     let dirty_before = state.dirty;
     let mut ctx = Ctx {
@@ -531,10 +506,10 @@ pub fn execute(
     };
     let result = handler(&mut ctx);
     let new_db = ctx.db;
+    // Keys the command found expired are logged (as DEL) before what it did to them.
     ctx.state.announce_expired(now_ms);
     propagate_command(ctx.state, cmd, db, args, dirty_before);
-    // Commands in scripts never block: one that would answers as if it timed out.
-    ctx.state.block_request = None;
+    let block_request = ctx.state.block_request.take();
     if let Err(CmdError(text)) = &result {
         ctx.out.error(text);
         ctx.state.count_error(text.as_bytes());
@@ -549,8 +524,31 @@ pub fn execute(
     if failed {
         entry.failed_calls += 1;
     }
+    Invoked {
+        db: new_db,
+        elapsed_us: elapsed.as_micros() as u64,
+        block_request,
+    }
+}
+
+/// Runs a command a script called (the caller checked arity, flags and permissions): its handler
+/// in database `db`, with the statistics `run` keeps. Returns the database selected afterwards.
+#[allow(clippy::too_many_arguments)]
+pub fn execute(
+    shared: &Shared,
+    state: &mut State,
+    client_id: ClientId,
+    cmd: &table::Command,
+    args: Args<'_>,
+    db: usize,
+    out: &mut ReplyBuf,
+    now_ms: i64,
+) -> usize {
+    let invoked = invoke(shared, state, cmd, client_id, args, db, out, now_ms);
+    // Commands in scripts never block: one that would answers as if it timed out.
+    let new_db = invoked.db;
     if !cmd.has(flags::SKIP_SLOWLOG) {
-        record_script_slowlog(state, args, elapsed.as_micros() as i64, now_ms);
+        record_script_slowlog(state, args, invoked.elapsed_us as i64, now_ms);
     }
     if !state.monitors.is_empty() && !cmd.has(flags::SKIP_MONITOR) && !cmd.has(flags::ADMIN) {
         monitor::feed(state, "lua", new_db, args, shared.clock.now_us());
