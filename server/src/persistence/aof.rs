@@ -259,24 +259,7 @@ impl Aof {
             .chain(&manifest.incrs)
             .map(|e| file_size(&dir.join(&e.name)))
             .sum();
-        Ok(Aof {
-            manifest,
-            file,
-            buf: Vec::new(),
-            selected_db: None,
-            current_size,
-            base_size: current_size,
-            unsynced: false,
-            last_fsync_ms: now_ms,
-            fsync_running: Arc::new(AtomicBool::new(false)),
-            last_write_ok: true,
-            rewrite: None,
-            rewrite_scheduled: false,
-            last_rewrite_ok: true,
-            last_rewrite_seconds: -1,
-            rewrites: 0,
-            manifest_written: true,
-        })
+        Ok(Aof::fresh(manifest, file, current_size, true, now_ms))
     }
 
     /// Appends a unit of commands to the buffer, with a SELECT before any that runs in another
@@ -352,6 +335,35 @@ impl Aof {
         }
     }
 
+    /// An AOF appending to `file`, the last incremental file `manifest` names; `size` is what
+    /// its files hold now, `manifest_written` whether the manifest on disk names `file` yet.
+    fn fresh(
+        manifest: Manifest,
+        file: File,
+        size: u64,
+        manifest_written: bool,
+        now_ms: i64,
+    ) -> Aof {
+        Aof {
+            manifest,
+            file,
+            buf: Vec::new(),
+            selected_db: None,
+            current_size: size,
+            base_size: size,
+            unsynced: false,
+            last_fsync_ms: now_ms,
+            fsync_running: Arc::new(AtomicBool::new(false)),
+            last_write_ok: true,
+            rewrite: None,
+            rewrite_scheduled: false,
+            last_rewrite_ok: true,
+            last_rewrite_seconds: -1,
+            rewrites: 0,
+            manifest_written,
+        }
+    }
+
     /// Turning the AOF on at run time: the writes from now on go to a new incremental file
     /// (numbered after what an older manifest holds), and the manifest naming it is written
     /// once a rewrite has produced its base.
@@ -373,24 +385,7 @@ impl Aof {
             seq,
             kind: FileType::Incr,
         });
-        Ok(Aof {
-            manifest,
-            file,
-            buf: Vec::new(),
-            selected_db: None,
-            current_size: 0,
-            base_size: 0,
-            unsynced: false,
-            last_fsync_ms: now_ms,
-            fsync_running: Arc::new(AtomicBool::new(false)),
-            last_write_ok: true,
-            rewrite: None,
-            rewrite_scheduled: false,
-            last_rewrite_ok: true,
-            last_rewrite_seconds: -1,
-            rewrites: 0,
-            manifest_written: false,
-        })
+        Ok(Aof::fresh(manifest, file, 0, false, now_ms))
     }
 
     /// Writes and fsyncs everything (SHUTDOWN, SIGTERM, turning the AOF off).

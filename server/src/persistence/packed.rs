@@ -88,23 +88,12 @@ pub fn listpack_items(blob: &[u8]) -> Option<Vec<Item<'_>>> {
     while *blob.get(pos)? != LP_END {
         let (item, len) = listpack_entry(blob, pos)?;
         items.push(item);
-        pos += len + backlen_size(len);
+        pos += len + crate::store::list::backlen_size(len);
     }
     if pos != blob.len() - 1 || (declared != LP_COUNT_UNKNOWN && declared != items.len()) {
         return None;
     }
     Some(items)
-}
-
-/// Bytes of the back-length that follows an entry of `len` bytes.
-fn backlen_size(len: usize) -> usize {
-    match len {
-        0..=127 => 1,
-        128..=16382 => 2,
-        16383..=2097150 => 3,
-        2097151..=268435454 => 4,
-        _ => 5,
-    }
 }
 
 fn le_int(bytes: &[u8]) -> Option<i64> {

@@ -74,7 +74,7 @@ fn node_limits(fill: i64) -> (Option<usize>, usize) {
 }
 
 /// Bytes of the back-length Redis writes after an entry of `len` bytes.
-fn backlen_size(len: usize) -> usize {
+pub(crate) fn backlen_size(len: usize) -> usize {
     match len {
         0..=127 => 1,
         128..=16382 => 2,
