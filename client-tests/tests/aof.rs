@@ -377,3 +377,73 @@ async fn bgrewriteaof_with_the_aof_off_writes_a_base_only_directory_as_redis_doe
     let _ = std::fs::remove_dir_all(&theirs_dir);
     let _ = std::fs::remove_dir_all(&ours_dir);
 }
+
+/// XPENDING's extended reply without the idle times (they depend on the clock of the moment).
+fn pending_without_idle(reply: &[u8]) -> String {
+    let text = String::from_utf8_lossy(reply).into_owned();
+    let tokens: Vec<&str> = text.split("\r\n").collect();
+    let mut kept = Vec::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        kept.push(tokens[i]);
+        // An entry: *4, id ($ and text), consumer ($ and text), idle, count.
+        if tokens[i] == "*4" && i + 6 < tokens.len() {
+            kept.extend_from_slice(&tokens[i + 1..i + 5]);
+            kept.push(tokens[i + 6]);
+            i += 7;
+            continue;
+        }
+        i += 1;
+    }
+    kept.join(" ")
+}
+
+async fn group_state(conn: &mut Conn) -> Vec<String> {
+    vec![
+        pending_without_idle(&words(conn, "XPENDING s g - + 100").await),
+        String::from_utf8_lossy(&words(conn, "XPENDING s g").await).into_owned(),
+        String::from_utf8_lossy(&words(conn, "XINFO GROUPS s").await).into_owned(),
+        String::from_utf8_lossy(&words(conn, "XLEN s").await).into_owned(),
+    ]
+}
+
+#[tokio::test]
+async fn consumer_groups_replay_to_the_same_owners_whatever_the_clock() {
+    let dir = temp_dir("groups");
+    let server = start(&dir).await.expect("starts");
+    let mut u = Conn::connect(server.addr()).await.unwrap();
+    for line in [
+        "XADD s 1-1 f v",
+        "XADD s 2-1 f v",
+        "XADD s 3-1 f v",
+        "XADD s 4-1 f v",
+        "XGROUP CREATE s g 0",
+        "XREADGROUP GROUP g alice COUNT 2 STREAMS s >",
+    ] {
+        words(&mut u, line).await;
+    }
+    // Alice's entries are a minute old when Bob reads his and Carol claims what is idle: a
+    // replay that ran the commands again would find nothing idle and give Carol nothing.
+    server.advance_time(Duration::from_secs(60));
+    for line in [
+        "XREADGROUP GROUP g bob STREAMS s >",
+        "XAUTOCLAIM s g carol 30000 0",
+        "XDEL s 4-1",
+        "XCLAIM s g dave 0 4-1",
+        "XREADGROUP GROUP g bob STREAMS s 0",
+        "XREADGROUP GROUP g erin NOACK STREAMS s >",
+    ] {
+        let reply = words(&mut u, line).await;
+        assert_ne!(reply.first(), Some(&b'-'), "{line}: {reply:?}");
+    }
+    let before = group_state(&mut u).await;
+    assert!(before[0].contains("carol"), "{before:?}");
+    assert!(!before[0].contains("alice"), "{before:?}");
+    server.shutdown().await;
+
+    let server = start(&dir).await.expect("restarts");
+    let mut u = Conn::connect(server.addr()).await.unwrap();
+    assert_eq!(group_state(&mut u).await, before);
+    server.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

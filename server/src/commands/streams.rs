@@ -992,6 +992,8 @@ fn read_command(ctx: &mut Ctx, grouped: bool) -> CmdResult {
     let mut body = ReplyBuf::new(ctx.out.resp);
     let mut served = 0usize;
     let mut created_in: Vec<&[u8]> = Vec::new();
+    let logging = ctx.state.logs_writes();
+    let mut logged: Vec<Vec<Vec<u8>>> = Vec::new();
     for (slot, &start) in starts.iter().enumerate() {
         let key = ctx.arg(streams_at + slot);
         let (db, _) = parts(ctx);
@@ -1016,7 +1018,8 @@ fn read_command(ctx: &mut Ctx, grouped: bool) -> CmdResult {
                     if created {
                         created_in.push(key);
                     }
-                    match start {
+                    let last_id_before = group.last_id;
+                    let delivered = match start {
                         ReadFrom::After(after) => serve_history(
                             &mut section,
                             log,
@@ -1028,6 +1031,19 @@ fn read_command(ctx: &mut Ctx, grouped: bool) -> CmdResult {
                         ),
                         ReadFrom::New => {
                             serve_new(&mut section, log, group, consumer_name, count, noack, now)
+                        }
+                    };
+                    if logging {
+                        if created {
+                            logged.push(consumer_record(key, group_name, consumer_name));
+                        }
+                        logged.extend(
+                            delivered
+                                .iter()
+                                .filter_map(|&id| claim_record(key, group_name, group, id)),
+                        );
+                        if group.last_id != last_id_before {
+                            logged.push(position_record(key, group_name, group));
                         }
                     }
                 }
@@ -1064,6 +1080,9 @@ fn read_command(ctx: &mut Ctx, grouped: bool) -> CmdResult {
     ctx.state.dirty += created_in.len() as u64;
     for key in created_in {
         ctx.notify(notify::STREAM, "xgroup-createconsumer", key);
+    }
+    for record in logged {
+        ctx.propagate(record);
     }
 
     if served > 0 {
@@ -1105,6 +1124,7 @@ fn read_command(ctx: &mut Ctx, grouped: bool) -> CmdResult {
 }
 
 /// XREADGROUP with an id: the consumer's own pending entries after `after`, delivered again.
+/// Returns the ids delivered.
 fn serve_history(
     out: &mut ReplyBuf,
     log: &Log,
@@ -1113,7 +1133,7 @@ fn serve_history(
     after: StreamId,
     count: usize,
     now: i64,
-) {
+) -> Vec<StreamId> {
     let ids: Vec<StreamId> = match (after.next(), group.consumers.get(consumer_name)) {
         (Some(from), Some(consumer)) => consumer
             .pending
@@ -1124,6 +1144,7 @@ fn serve_history(
         _ => Vec::new(),
     };
     out.array(ids.len());
+    let mut delivered = Vec::with_capacity(ids.len());
     for id in ids {
         match log.get(id) {
             Some(fields) => {
@@ -1131,6 +1152,7 @@ fn serve_history(
                 if let Some(pending) = group.pending.get_mut(&id) {
                     pending.delivery_time = now;
                     pending.delivery_count += 1;
+                    delivered.push(id);
                 }
             }
             None => {
@@ -1141,10 +1163,11 @@ fn serve_history(
             }
         }
     }
+    delivered
 }
 
 /// XREADGROUP with `>`: entries after the group's last delivered id, now pending for the
-/// consumer (unless NOACK).
+/// consumer (unless NOACK). Returns the ids delivered.
 fn serve_new(
     out: &mut ReplyBuf,
     log: &Log,
@@ -1153,7 +1176,7 @@ fn serve_new(
     count: usize,
     noack: bool,
     now: i64,
-) {
+) -> Vec<StreamId> {
     let entries = match group.last_id.next() {
         Some(from) => log.range(from, StreamId::MAX, false, count),
         None => Vec::new(),
@@ -1170,6 +1193,61 @@ fn serve_new(
         }
     }
     reply_entries(out, &entries);
+    entries.iter().map(|(id, _)| *id).collect()
+}
+
+/// How the AOF logs an entry a group command delivered or claimed, as Redis does: an XCLAIM
+/// that replays to the same owner, delivery time and count whatever the clock says then.
+fn claim_record(
+    key: &[u8],
+    group_name: &[u8],
+    group: &Group,
+    id: StreamId,
+) -> Option<Vec<Vec<u8>>> {
+    let pending = group.pending.get(&id)?;
+    Some(vec![
+        b"XCLAIM".to_vec(),
+        key.to_vec(),
+        group_name.to_vec(),
+        pending.consumer.to_vec(),
+        b"0".to_vec(),
+        id.to_bytes(),
+        b"TIME".to_vec(),
+        pending.delivery_time.to_string().into_bytes(),
+        b"RETRYCOUNT".to_vec(),
+        pending.delivery_count.to_string().into_bytes(),
+        b"FORCE".to_vec(),
+        b"JUSTID".to_vec(),
+        b"LASTID".to_vec(),
+        group.last_id.to_bytes(),
+    ])
+}
+
+/// How the AOF logs a group's position: XGROUP SETID with its read counter.
+fn position_record(key: &[u8], group_name: &[u8], group: &Group) -> Vec<Vec<u8>> {
+    let mut record = vec![
+        b"XGROUP".to_vec(),
+        b"SETID".to_vec(),
+        key.to_vec(),
+        group_name.to_vec(),
+        group.last_id.to_bytes(),
+    ];
+    if let Some(read) = group.entries_read {
+        record.push(b"ENTRIESREAD".to_vec());
+        record.push(read.to_string().into_bytes());
+    }
+    record
+}
+
+/// How the AOF logs a consumer a group command created.
+fn consumer_record(key: &[u8], group_name: &[u8], consumer_name: &[u8]) -> Vec<Vec<u8>> {
+    vec![
+        b"XGROUP".to_vec(),
+        b"CREATECONSUMER".to_vec(),
+        key.to_vec(),
+        group_name.to_vec(),
+        consumer_name.to_vec(),
+    ]
 }
 
 /// Moves a group's last delivered id to `id`, keeping its read counter when it can be known.
@@ -1520,6 +1598,7 @@ fn xpending(ctx: &mut Ctx) -> CmdResult {
 
 fn xclaim(ctx: &mut Ctx) -> CmdResult {
     let (key, group_name, consumer_name, now) = (ctx.arg(1), ctx.arg(2), ctx.arg(3), ctx.now_ms);
+    let logging = ctx.state.logs_writes();
     let (db, _) = parts(ctx);
     let has_group = stream_read(db, key, now)?.is_some_and(|s| s.groups.contains_key(group_name));
     if !has_group {
@@ -1595,11 +1674,13 @@ fn xclaim(ctx: &mut Ctx) -> CmdResult {
     let (consumer, created) = group.consumer_or_create(consumer_name, now);
     consumer.seen_time = now;
     let mut claimed: Vec<(StreamId, Option<Vec<&[u8]>>)> = Vec::new();
+    let mut acked = Vec::new();
     let mut changes = u64::from(created);
     for id in ids {
         let Some(fields) = log.get(id) else {
             // The entry is gone: so is its pending record.
             if group.ack(id) {
+                acked.push(id);
                 changes += 1;
             }
             continue;
@@ -1643,15 +1724,63 @@ fn xclaim(ctx: &mut Ctx) -> CmdResult {
             None => reply_id(out, *id),
         }
     }
+    let logged = if logging {
+        claim_log(
+            key,
+            group_name,
+            group,
+            consumer_name,
+            created,
+            &claimed,
+            &acked,
+        )
+    } else {
+        Vec::new()
+    };
     ctx.state.dirty += changes;
     if created {
         ctx.notify(notify::STREAM, "xgroup-createconsumer", key);
     }
+    for record in logged {
+        ctx.propagate(record);
+    }
     Ok(())
+}
+
+/// What the AOF logs for XCLAIM and XAUTOCLAIM: the consumer if they created it, each claimed
+/// entry in its replayable XCLAIM form, and an XACK for pending records of deleted entries.
+fn claim_log(
+    key: &[u8],
+    group_name: &[u8],
+    group: &Group,
+    consumer_name: &[u8],
+    created: bool,
+    claimed: &[(StreamId, Option<Vec<&[u8]>>)],
+    acked: &[StreamId],
+) -> Vec<Vec<Vec<u8>>> {
+    let mut logged = Vec::new();
+    if created {
+        logged.push(consumer_record(key, group_name, consumer_name));
+    }
+    logged.extend(
+        claimed
+            .iter()
+            .filter_map(|(id, _)| claim_record(key, group_name, group, *id)),
+    );
+    for id in acked {
+        logged.push(vec![
+            b"XACK".to_vec(),
+            key.to_vec(),
+            group_name.to_vec(),
+            id.to_bytes(),
+        ]);
+    }
+    logged
 }
 
 fn xautoclaim(ctx: &mut Ctx) -> CmdResult {
     let (key, group_name, consumer_name, now) = (ctx.arg(1), ctx.arg(2), ctx.arg(3), ctx.now_ms);
+    let logging = ctx.state.logs_writes();
     let min_idle = parse_i64(ctx.arg(4))
         .ok_or("ERR Invalid min-idle-time argument for XAUTOCLAIM")?
         .max(0);
@@ -1740,12 +1869,28 @@ fn xautoclaim(ctx: &mut Ctx) -> CmdResult {
         }
     }
     out.array(deleted.len());
-    for id in deleted {
-        reply_id(out, id);
+    for id in &deleted {
+        reply_id(out, *id);
     }
+    let logged = if logging {
+        claim_log(
+            key,
+            group_name,
+            group,
+            consumer_name,
+            created,
+            &claimed,
+            &deleted,
+        )
+    } else {
+        Vec::new()
+    };
     ctx.state.dirty += changes;
     if created {
         ctx.notify(notify::STREAM, "xgroup-createconsumer", key);
+    }
+    for record in logged {
+        ctx.propagate(record);
     }
     Ok(())
 }
