@@ -447,3 +447,62 @@ async fn consumer_groups_replay_to_the_same_owners_whatever_the_clock() {
     server.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn blocking_and_multi_key_pops_are_logged_as_the_plain_pops_they_were() {
+    let dir = temp_dir("pops");
+    let server = start(&dir).await.expect("starts");
+    let mut u = Conn::connect(server.addr()).await.unwrap();
+    let mut waiter = Conn::connect(server.addr()).await.unwrap();
+    // A client blocked first, served by a later push.
+    waiter
+        .send(&encode_command(&[b"BLPOP".as_slice(), b"jobs", b"0"]))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    for line in [
+        "RPUSH jobs a b c d e f",
+        "BRPOP jobs 1",
+        "LMPOP 1 jobs LEFT COUNT 2",
+        "BLMOVE jobs done RIGHT LEFT 1",
+        "BRPOPLPUSH done jobs 1",
+        "ZADD z 1 a 2 b 3 c 4 d",
+        "BZPOPMIN z 1",
+        "ZMPOP 1 z MAX COUNT 2",
+    ] {
+        let reply = words(&mut u, line).await;
+        assert_ne!(reply.first(), Some(&b'-'), "{line}: {reply:?}");
+    }
+    assert_eq!(waiter.reply().await, b"*2\r\n$4\r\njobs\r\n$1\r\na\r\n");
+    let before = contents(&mut u).await;
+    server.shutdown().await;
+
+    let log = String::from_utf8_lossy(&std::fs::read(incr_file(&dir)).unwrap()).into_owned();
+    let commands: Vec<&str> = log
+        .split("\r\n")
+        .filter(|l| l.chars().all(|c| c.is_ascii_uppercase()) && !l.is_empty())
+        .collect();
+    assert_eq!(
+        commands,
+        [
+            "SELECT",
+            "RPUSH",
+            "LPOP",
+            "RPOP",
+            "LPOP",
+            "LMOVE",
+            "RIGHT",
+            "LEFT",
+            "RPOPLPUSH",
+            "ZADD",
+            "ZPOPMIN",
+            "ZPOPMAX"
+        ],
+        "{log}"
+    );
+    let server = start(&dir).await.expect("restarts");
+    let mut u = Conn::connect(server.addr()).await.unwrap();
+    assert_eq!(contents(&mut u).await, before);
+    server.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

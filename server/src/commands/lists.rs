@@ -420,6 +420,14 @@ fn push_event(end: End) -> &'static str {
     }
 }
 
+/// The plain pop command for `end`, as the AOF logs blocking and multi-key pops.
+fn pop_command(end: End) -> &'static [u8] {
+    match end {
+        End::Head => b"LPOP",
+        End::Tail => b"RPOP",
+    }
+}
+
 fn pop_event(end: End) -> &'static str {
     match end {
         End::Head => "lpop",
@@ -895,6 +903,15 @@ fn pop_first(
         let deleted = after_removal(db, key, limit);
         written(ctx, key, popped as u64);
         notify_removal(ctx, pop_event(end), key, deleted);
+        // Logged as the plain pop it amounted to (`LPOP key [count]`), as Redis logs BLPOP,
+        // LMPOP and BLMPOP, so that a replay never depends on blocking.
+        if ctx.state.logs_writes() {
+            let mut logged = vec![pop_command(end).to_vec(), key.to_vec()];
+            if count.is_some() {
+                logged.push(popped.to_string().into_bytes());
+            }
+            ctx.propagate(logged);
+        }
         return Ok(true);
     }
     Ok(false)
@@ -961,7 +978,24 @@ fn blmove(ctx: &mut Ctx) -> CmdResult {
 fn blocking_move(ctx: &mut Ctx, from: End, to: End, deadline: Option<i64>) -> CmdResult {
     let (src, now) = (ctx.arg(1), ctx.now_ms);
     if list_mut(parts(ctx).0, src, now)?.is_some() {
-        return move_element(ctx, from, to);
+        move_element(ctx, from, to)?;
+        // Logged as the non-blocking move it amounted to, as Redis logs BLMOVE/BRPOPLPUSH.
+        if !ctx.state.logs_writes() {
+            return Ok(());
+        }
+        let logged = if ctx.arg_is(0, "brpoplpush") {
+            vec![b"RPOPLPUSH".to_vec(), src.to_vec(), ctx.arg(2).to_vec()]
+        } else {
+            vec![
+                b"LMOVE".to_vec(),
+                src.to_vec(),
+                ctx.arg(2).to_vec(),
+                ctx.arg(3).to_vec(),
+                ctx.arg(4).to_vec(),
+            ]
+        };
+        ctx.propagate(logged);
+        return Ok(());
     }
     block(ctx, &[src], deadline, TimeoutReply::NullBulk);
     Ok(())

@@ -1202,6 +1202,14 @@ fn mpop_serve(ctx: &mut Ctx, keys: &[&[u8]], max: bool, count: usize) -> Result<
     let (items, emptied) = pop(db, key, max, count);
     ctx.modified(key);
     notify_removal(ctx, pop_event(max), key, emptied);
+    // Logged as `ZPOPMIN key count` (or MAX), as Redis logs ZMPOP and BZMPOP.
+    if ctx.state.logs_writes() {
+        ctx.propagate(vec![
+            zpop_command(max).to_vec(),
+            key.to_vec(),
+            items.len().to_string().into_bytes(),
+        ]);
+    }
     ctx.out.array(2);
     ctx.out.bulk(key);
     ctx.out.array(items.len());
@@ -1245,6 +1253,15 @@ fn block_or_null(ctx: &mut Ctx, keys: &[&[u8]], deadline_ms: Option<i64>) {
     }
 }
 
+/// The plain pop command for the end, as the AOF logs blocking and multi-key pops.
+fn zpop_command(max: bool) -> &'static [u8] {
+    if max {
+        b"ZPOPMAX"
+    } else {
+        b"ZPOPMIN"
+    }
+}
+
 fn bzpopmin(ctx: &mut Ctx) -> CmdResult {
     bzpop_generic(ctx, false)
 }
@@ -1275,6 +1292,10 @@ fn bzpop_generic(ctx: &mut Ctx, max: bool) -> CmdResult {
     let (items, emptied) = pop(db, key, max, 1);
     ctx.modified(key);
     notify_removal(ctx, pop_event(max), key, emptied);
+    // Logged as the plain pop it amounted to, as Redis logs BZPOPMIN/BZPOPMAX.
+    if ctx.state.logs_writes() {
+        ctx.propagate(vec![zpop_command(max).to_vec(), key.to_vec()]);
+    }
     ctx.out.array(1 + 2 * items.len());
     ctx.out.bulk(key);
     for (m, s) in &items {
