@@ -506,3 +506,45 @@ async fn blocking_and_multi_key_pops_are_logged_as_the_plain_pops_they_were() {
     server.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn failed_rewrites_are_counted_until_one_succeeds() {
+    let dir = temp_dir("rewrite-failure");
+    let server = start(&dir).await.expect("starts");
+    let mut u = Conn::connect(server.addr()).await.unwrap();
+    words(&mut u, "SET k v").await;
+    // A directory where the next base must go: the rewrite cannot install its file.
+    let blocker = dir.join("appendonlydir/appendonly.aof.2.base.rdb");
+    std::fs::create_dir_all(blocker.join("in-the-way")).unwrap();
+    let info = |text: &[u8]| String::from_utf8_lossy(text).into_owned();
+    for failures in 1..=2 {
+        assert_eq!(
+            words(&mut u, "BGREWRITEAOF").await,
+            b"+Background append only file rewriting started\r\n"
+        );
+        wait_for_rewrite(&mut u).await;
+        let persistence = info(&words(&mut u, "INFO persistence").await);
+        assert!(
+            persistence.contains("aof_last_bgrewrite_status:err"),
+            "{persistence}"
+        );
+        assert!(
+            persistence.contains(&format!("aof_rewrites_consecutive_failures:{failures}\r\n")),
+            "{persistence}"
+        );
+    }
+    std::fs::remove_dir_all(&blocker).unwrap();
+    words(&mut u, "BGREWRITEAOF").await;
+    wait_for_rewrite(&mut u).await;
+    let persistence = info(&words(&mut u, "INFO persistence").await);
+    assert!(
+        persistence.contains("aof_last_bgrewrite_status:ok"),
+        "{persistence}"
+    );
+    assert!(
+        persistence.contains("aof_rewrites_consecutive_failures:0\r\n"),
+        "{persistence}"
+    );
+    server.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

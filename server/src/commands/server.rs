@@ -507,7 +507,11 @@ fn render_section(out: &mut String, state: &State, env: &InfoEnv, section: &str)
                 status(aof.is_none_or(|a| a.last_rewrite_ok))
             );
             field!(out, "aof_rewrites:{}", aof.map_or(0, |a| a.rewrites));
-            field!(out, "aof_rewrites_consecutive_failures:0");
+            field!(
+                out,
+                "aof_rewrites_consecutive_failures:{}",
+                aof.map_or(0, |a| a.rewrite_failures_in_a_row)
+            );
             field!(
                 out,
                 "aof_last_write_status:{}",

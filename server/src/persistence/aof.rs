@@ -190,6 +190,8 @@ pub struct Aof {
     pub last_rewrite_ok: bool,
     pub last_rewrite_seconds: i64,
     pub rewrites: u64,
+    /// Rewrites that failed since the last one that succeeded.
+    pub rewrite_failures_in_a_row: u64,
     /// False while an AOF turned on at run time waits for its first base: the manifest on
     /// disk does not name its file yet.
     manifest_written: bool,
@@ -360,6 +362,7 @@ impl Aof {
             last_rewrite_ok: true,
             last_rewrite_seconds: -1,
             rewrites: 0,
+            rewrite_failures_in_a_row: 0,
             manifest_written,
         }
     }
@@ -665,10 +668,12 @@ pub fn reap_rewrite(state: &mut State, now_ms: i64) {
     if installed {
         aof.last_rewrite_ok = true;
         aof.rewrites += 1;
+        aof.rewrite_failures_in_a_row = 0;
         tracing::info!("Background AOF rewrite finished successfully");
     } else {
         let _ = std::fs::remove_file(&tmp);
         aof.last_rewrite_ok = false;
+        aof.rewrite_failures_in_a_row += 1;
         tracing::warn!("Background AOF rewrite terminated with error");
     }
 }
