@@ -359,16 +359,20 @@ impl Stopper {
 
     /// Stops the server as SIGTERM stops Redis: with a final snapshot when `save` rules are
     /// set.
-    pub fn terminate(&self) {
+    /// Returns false, and leaves the server running, when the final snapshot fails, as Redis
+    /// refuses to exit then.
+    pub fn terminate(&self) -> bool {
         {
             let mut state = self.0.state.lock();
             let now_ms = self.0.clock.now_ms();
             if let Err(e) = persistence::shutdown_save(&mut state, now_ms, false, false) {
-                tracing::warn!("Error trying to save the DB on shutdown: {e}");
+                tracing::warn!("Error trying to save the DB, can't exit: {e}");
+                return false;
             }
             persistence::aof::shutdown(&mut state);
         }
         self.0.request_shutdown();
+        true
     }
 }
 

@@ -74,7 +74,7 @@ fn main() -> ExitCode {
     runtime.block_on(async move {
         // Installed before the server says it is ready, so that a SIGTERM sent as soon as it
         // does is a graceful shutdown, not the default kill.
-        let signalled = shutdown_signal();
+        let mut signals = ShutdownSignals::install();
         let mut builder = Server::builder().with_config(config);
         if let Some(probe) = MEMORY_PROBE {
             builder = builder.memory_probe(probe);
@@ -88,8 +88,16 @@ fn main() -> ExitCode {
         };
         let stopper = server.stopper();
         tokio::spawn(async move {
-            signalled.await;
-            stopper.terminate();
+            // As in Redis, a shutdown whose final save fails leaves the server running; the
+            // next signal tries again.
+            while signals.next().await {
+                if stopper.terminate() {
+                    break;
+                }
+                tracing::warn!(
+                    "SIGTERM received but errors trying to shut down the server, check the logs for more information"
+                );
+            }
         });
         server.wait().await;
         tracing::info!("Understudy is now ready to exit, bye bye...");
@@ -180,29 +188,47 @@ fn init_logging(config: &Config) {
     }
 }
 
-/// Installs the SIGTERM and SIGINT handlers now; the future completes when one arrives.
-#[cfg(unix)]
-fn shutdown_signal() -> impl std::future::Future<Output = ()> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let handlers = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    );
-    async move {
-        let (Ok(mut term), Ok(mut int)) = handlers else {
+/// SIGTERM and SIGINT, installed at once; `next` waits for the next one (false if they could
+/// not be installed, when nothing will ever arrive).
+struct ShutdownSignals {
+    #[cfg(unix)]
+    handlers: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl ShutdownSignals {
+    #[cfg(unix)]
+    fn install() -> Self {
+        use tokio::signal::unix::{signal, SignalKind};
+        let handlers = match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(term), Ok(int)) => Some((term, int)),
+            _ => None,
+        };
+        ShutdownSignals { handlers }
+    }
+
+    #[cfg(unix)]
+    async fn next(&mut self) -> bool {
+        let Some((term, int)) = self.handlers.as_mut() else {
             return std::future::pending().await;
         };
         tokio::select! {
             _ = term.recv() => tracing::warn!("Received SIGTERM scheduling shutdown..."),
             _ = int.recv() => tracing::warn!("Received SIGINT scheduling shutdown..."),
         }
+        true
     }
-}
 
-#[cfg(not(unix))]
-fn shutdown_signal() -> impl std::future::Future<Output = ()> {
-    async {
-        let _ = tokio::signal::ctrl_c().await;
+    #[cfg(not(unix))]
+    fn install() -> Self {
+        ShutdownSignals {}
+    }
+
+    #[cfg(not(unix))]
+    async fn next(&mut self) -> bool {
+        tokio::signal::ctrl_c().await.is_ok()
     }
 }
 

@@ -202,3 +202,44 @@ fn sigterm_shuts_down_gracefully() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn sigterm_does_not_exit_when_the_final_save_fails() {
+    let (mut server, port) = start(&["--port", "0"]);
+    let dir = server.1.clone();
+    let mut conn = connect(port);
+    assert_eq!(request(&mut conn, "SET k v\r\n", 5), "+OK\r\n");
+    // A non-empty directory where the snapshot must go: the final save cannot rename onto it.
+    std::fs::create_dir_all(dir.join("dump.rdb").join("in-the-way")).expect("mkdir");
+    let sigterm = |pid: u32| {
+        let status = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+    };
+    sigterm(server.0.id());
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        server.0.try_wait().expect("wait").is_none(),
+        "exited although its final save failed"
+    );
+    assert_eq!(request(&mut conn, "GET k\r\n", 7), "$1\r\nv\r\n");
+    // Once the save can succeed, the next SIGTERM stops it, with the snapshot written.
+    std::fs::remove_dir_all(dir.join("dump.rdb")).expect("rmdir");
+    sigterm(server.0.id());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = server.0.try_wait().expect("wait") {
+            assert!(status.success(), "exit status {status}");
+            assert!(std::fs::read(dir.join("dump.rdb")).is_ok_and(|f| f.starts_with(b"REDIS")));
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still running 10 s after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
