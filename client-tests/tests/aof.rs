@@ -548,3 +548,38 @@ async fn failed_rewrites_are_counted_until_one_succeeds() {
     server.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn writes_are_refused_while_the_aof_cannot_be_written() {
+    let dir = temp_dir("write-error");
+    let server = understudy::Server::builder()
+        .port(0)
+        .config("dir", dir.to_str().unwrap())
+        .start()
+        .await
+        .expect("starts");
+    let mut u = Conn::connect(server.addr()).await.unwrap();
+    // The AOF's first incremental file is /dev/full: every write to it fails with ENOSPC.
+    std::fs::create_dir_all(dir.join("appendonlydir")).unwrap();
+    std::os::unix::fs::symlink(
+        "/dev/full",
+        dir.join("appendonlydir/appendonly.aof.1.incr.aof"),
+    )
+    .unwrap();
+    assert_eq!(words(&mut u, "CONFIG SET appendonly yes").await, b"+OK\r\n");
+    wait_for_rewrite(&mut u).await;
+    // The first write is accepted: the log is written after its batch, and that fails.
+    assert_eq!(words(&mut u, "SET a 1").await, b"+OK\r\n");
+    let refused = b"-MISCONF Errors writing to the AOF file: No space left on device\r\n";
+    assert_eq!(words(&mut u, "SET b 2").await, refused);
+    assert_eq!(words(&mut u, "PING").await, refused);
+    assert_eq!(words(&mut u, "GET a").await, b"$1\r\n1\r\n");
+    let info = String::from_utf8_lossy(&words(&mut u, "INFO persistence").await).into_owned();
+    assert!(info.contains("aof_last_write_status:err"), "{info}");
+    // Without the AOF, writes go through again.
+    assert_eq!(words(&mut u, "CONFIG SET appendonly no").await, b"+OK\r\n");
+    assert_eq!(words(&mut u, "SET b 2").await, b"+OK\r\n");
+    server.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

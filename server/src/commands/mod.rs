@@ -248,12 +248,20 @@ pub enum After {
     Blocked,
 }
 
-/// `stop-writes-on-bgsave-error`: with `save` rules set and the last snapshot failed, writes
-/// (and PING, as a health check) are refused until a save succeeds.
-fn writes_refused_after_failed_save(state: &State) -> bool {
-    !state.persistence.last_save_ok
+/// Redis's writeCommandsDeniedByDiskError: writes (and PING, as a health check) are refused
+/// while the last snapshot failed (`stop-writes-on-bgsave-error` with `save` rules set), or
+/// while the AOF cannot be written.
+fn disk_error(state: &State) -> Option<String> {
+    if !state.persistence.last_save_ok
         && state.config.flag("stop-writes-on-bgsave-error")
         && !state.config.text("save").trim().is_empty()
+    {
+        return Some(errors::MISCONF.to_string());
+    }
+    let aof_error = state.persistence.aof.as_ref()?.last_write_error.as_ref()?;
+    Some(format!(
+        "MISCONF Errors writing to the AOF file: {aof_error}"
+    ))
 }
 
 /// Runs one request for `client_id`, writing its reply to `out`. The caller holds the state lock.
@@ -321,12 +329,13 @@ pub fn run(
         count_rejected(state, cmd.fullname);
         return finish(state, client_id, reply_start, out, cmd.fullname, db);
     }
-    if (cmd.has(flags::WRITE) || cmd.fullname == "ping") && writes_refused_after_failed_save(state)
-    {
-        refuse_in_multi(state, client_id, in_multi);
-        reject(state, out, errors::MISCONF.to_string());
-        count_rejected(state, cmd.fullname);
-        return finish(state, client_id, reply_start, out, cmd.fullname, db);
+    if cmd.has(flags::WRITE) || cmd.fullname == "ping" {
+        if let Some(text) = disk_error(state) {
+            refuse_in_multi(state, client_id, in_multi);
+            reject(state, out, text);
+            count_rejected(state, cmd.fullname);
+            return finish(state, client_id, reply_start, out, cmd.fullname, db);
+        }
     }
     if state.persistence.loading && !state.propagation.replaying && !cmd.has(flags::LOADING) {
         refuse_in_multi(state, client_id, in_multi);

@@ -515,7 +515,7 @@ fn render_section(out: &mut String, state: &State, env: &InfoEnv, section: &str)
             field!(
                 out,
                 "aof_last_write_status:{}",
-                status(aof.is_none_or(|a| a.last_write_ok))
+                status(aof.is_none_or(|a| a.last_write_error.is_none()))
             );
             field!(out, "aof_last_cow_size:0");
             field!(out, "module_fork_in_progress:0");

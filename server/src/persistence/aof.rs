@@ -156,6 +156,15 @@ fn write_manifest(config: &Config, manifest: &Manifest) -> std::io::Result<()> {
     File::open(&dir)?.sync_all()
 }
 
+/// An I/O error as C's strerror words it (Rust adds " (os error N)").
+fn strerror(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error ") {
+        Some(at) => text[..at].to_string(),
+        None => text,
+    }
+}
+
 /// Appends `args` to `buf` as a RESP array of bulk strings, as the AOF stores commands.
 pub fn encode_command(buf: &mut Vec<u8>, args: &[Vec<u8>]) {
     buf.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
@@ -183,7 +192,9 @@ pub struct Aof {
     unsynced: bool,
     last_fsync_ms: i64,
     fsync_running: Arc<AtomicBool>,
-    pub last_write_ok: bool,
+    /// Why the last write or fsync failed (strerror's text), until one succeeds: writes are
+    /// refused with MISCONF meanwhile, as Redis refuses them.
+    pub last_write_error: Option<String>,
     /// The child writing a new base, and the first incremental file opened for it.
     pub rewrite: Option<Rewrite>,
     pub rewrite_scheduled: bool,
@@ -286,14 +297,14 @@ impl Aof {
                     self.current_size += self.buf.len() as u64;
                     self.buf.clear();
                     self.unsynced = true;
-                    self.last_write_ok = true;
+                    self.last_write_error = None;
                 }
                 Err(e) => {
                     // The bytes stay buffered and are tried again with the next batch.
-                    if self.last_write_ok {
+                    if self.last_write_error.is_none() {
                         tracing::warn!("Error writing to the AOF file: {e}");
                     }
-                    self.last_write_ok = false;
+                    self.last_write_error = Some(strerror(&e));
                     return;
                 }
             }
@@ -303,7 +314,7 @@ impl Aof {
                 tracing::warn!(
                     "Can't persist AOF for fsync error when the AOF fsync policy is 'always': {e}"
                 );
-                self.last_write_ok = false;
+                self.last_write_error = Some(strerror(&e));
             }
             self.unsynced = false;
         }
@@ -356,7 +367,7 @@ impl Aof {
             unsynced: false,
             last_fsync_ms: now_ms,
             fsync_running: Arc::new(AtomicBool::new(false)),
-            last_write_ok: true,
+            last_write_error: None,
             rewrite: None,
             rewrite_scheduled: false,
             last_rewrite_ok: true,
