@@ -583,3 +583,41 @@ async fn writes_are_refused_while_the_aof_cannot_be_written() {
     server.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn under_always_a_write_that_cannot_be_logged_is_never_acknowledged() {
+    let dir = temp_dir("always-error");
+    let server = understudy::Server::builder()
+        .port(0)
+        .config("dir", dir.to_str().unwrap())
+        .config("appendfsync", "always")
+        .start()
+        .await
+        .expect("starts");
+    let mut u = Conn::connect(server.addr()).await.unwrap();
+    std::fs::create_dir_all(dir.join("appendonlydir")).unwrap();
+    std::os::unix::fs::symlink(
+        "/dev/full",
+        dir.join("appendonlydir/appendonly.aof.1.incr.aof"),
+    )
+    .unwrap();
+    assert_eq!(words(&mut u, "CONFIG SET appendonly yes").await, b"+OK\r\n");
+    wait_for_rewrite(&mut u).await;
+    // The write's log cannot reach the disk: its client is closed without a reply.
+    u.send(&encode_command(&[b"SET".as_slice(), b"a", b"1"]))
+        .await
+        .unwrap();
+    let (reply, ending) = u.read_to_end().await;
+    assert!(reply.is_empty(), "{:?}", String::from_utf8_lossy(&reply));
+    assert_ne!(ending, client_tests::Ending::StillOpen);
+    // Others still read; writes are refused until the AOF can be written.
+    let mut other = Conn::connect(server.addr()).await.unwrap();
+    assert_eq!(words(&mut other, "EXISTS nothing").await, b":0\r\n");
+    assert_eq!(
+        words(&mut other, "SET b 2").await,
+        b"-MISCONF Errors writing to the AOF file: No space left on device\r\n"
+    );
+    server.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

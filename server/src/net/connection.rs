@@ -273,6 +273,7 @@ fn process(
     let Some(mut state) = shared.lock_unless_busy() else {
         return serve_while_busy(shared, input, request, out);
     };
+    let logged_before = crate::persistence::aof::buffered(&state);
     let idle_timeout = match state.config.hot.timeout {
         0 => None,
         seconds => Some(Duration::from_secs(seconds)),
@@ -379,8 +380,18 @@ fn process(
     }
     input.advance(consumed);
     // The batch's writes reach the AOF (and the disk, under `appendfsync always`) before its
-    // replies are sent.
-    crate::persistence::aof::flush_batch(&mut state);
+    // replies are sent. Where Redis exits rather than acknowledge writes under `always` that
+    // are not on disk, the client whose writes could not be logged is closed without replies
+    // (a batch that logged nothing, reads, is answered).
+    let logged_now = crate::persistence::aof::buffered(&state) > logged_before;
+    if !crate::persistence::aof::flush_batch(&mut state) && logged_now {
+        tracing::warn!(
+            id,
+            "Can't write the AOF under appendfsync always: closing the client unacknowledged"
+        );
+        out.buf.clear();
+        return Outcome::closing();
+    }
     state.stats.net_output_bytes += out.buf.len() as u64;
     let limits = state.config.hot.output_limits;
     if let Some(client) = state.clients.get_mut(&id) {

@@ -290,7 +290,8 @@ impl Aof {
 
     /// Writes the buffer to the file; under `appendfsync always` also fsyncs it, before the
     /// replies of the batch go out.
-    pub fn flush(&mut self, fsync_always: bool) {
+    /// Returns false when what was buffered could not be written (or, under `always`, synced).
+    pub fn flush(&mut self, fsync_always: bool) -> bool {
         if !self.buf.is_empty() {
             match self.file.write_all(&self.buf) {
                 Ok(()) => {
@@ -305,7 +306,7 @@ impl Aof {
                         tracing::warn!("Error writing to the AOF file: {e}");
                     }
                     self.last_write_error = Some(strerror(&e));
-                    return;
+                    return false;
                 }
             }
         }
@@ -315,9 +316,12 @@ impl Aof {
                     "Can't persist AOF for fsync error when the AOF fsync policy is 'always': {e}"
                 );
                 self.last_write_error = Some(strerror(&e));
+                self.unsynced = false;
+                return false;
             }
             self.unsynced = false;
         }
+        true
     }
 
     /// `everysec`: at most once a second, an fsync in a thread of its own so that the server
@@ -458,16 +462,29 @@ pub fn commit(state: &mut State) {
 
 /// End of a batch of requests (and of each cron tick): the buffer goes to the file, fsynced
 /// under `always`.
-pub fn flush_batch(state: &mut State) {
+/// Bytes logged and not yet written to the AOF (0 without an AOF).
+pub fn buffered(state: &State) -> usize {
+    state
+        .persistence
+        .aof
+        .as_ref()
+        .map_or(0, |aof| aof.buf.len())
+}
+
+/// Returns false when, under `appendfsync always`, the batch's writes did not reach the disk:
+/// its replies must not go out.
+pub fn flush_batch(state: &mut State) -> bool {
+    let Some(aof) = state.persistence.aof.as_mut() else {
+        return true;
+    };
     let always = state.config.text("appendfsync") == "always";
-    if let Some(aof) = state.persistence.aof.as_mut() {
-        aof.flush(always);
-    }
+    aof.flush(always) || !always
 }
 
 /// The cron's part: write what is buffered, fsync once a second under `everysec`, reap a
 /// finished rewrite and start one when due.
 pub fn cron(state: &mut State, now_ms: i64) {
+    // A failure is recorded in the AOF's status (MISCONF for writes); nothing waits on it here.
     flush_batch(state);
     let everysec = state.config.text("appendfsync") == "everysec";
     #[cfg(unix)]
