@@ -729,7 +729,7 @@ fn object_idletime(ctx: &mut Ctx) -> CmdResult {
         return Err("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.".into());
     }
     // Redis's LRU clock ticks in whole seconds.
-    let idle = (ctx.now_ms / 1000 - access.at_ms / 1000).max(0);
+    let idle = (ctx.now_ms / 1000 - access.at_ms() / 1000).max(0);
     ctx.out.int(idle);
     Ok(())
 }
@@ -1142,18 +1142,18 @@ mod tests {
         db.clock_ms = 10_000;
         db.set(b"k", Value::from(&b"v"[..]));
         let created = db.access(b"k").unwrap();
-        assert_eq!((created.at_ms, created.lfu_counter), (10_000, 5));
+        assert_eq!((created.at_ms(), created.lfu_counter), (10_000, 5));
         db.get(b"k", 70_000);
-        assert_eq!(db.access(b"k").unwrap().at_ms, 70_000);
+        assert_eq!(db.access(b"k").unwrap().at_ms(), 70_000);
         // Three idle minutes take three points off the counter.
         let counter = db.access(b"k").unwrap().lfu_counter;
         assert_eq!(db.access(b"k").unwrap().lfu_decayed(250_000), counter - 3);
         // Peeking (contains) is not a use; a move keeps the record.
         db.contains(b"k", 90_000);
-        assert_eq!(db.access(b"k").unwrap().at_ms, 70_000);
+        assert_eq!(db.access(b"k").unwrap().at_ms(), 70_000);
         let (value, _, access) = db.take(b"k").unwrap();
         db.set_with_access(b"j", value, access);
-        assert_eq!(db.access(b"j").unwrap().at_ms, 70_000);
+        assert_eq!(db.access(b"j").unwrap().at_ms(), 70_000);
         assert!(db.access(b"k").is_none());
     }
 }

@@ -241,7 +241,7 @@ fn restore(ctx: &mut Ctx) -> CmdResult {
         access.lfu_counter = freq as u8;
     }
     if let Some(idle) = idle_s.filter(|_| policy.ends_with("-lru")) {
-        access.at_ms = now.saturating_sub(idle.saturating_mul(1000));
+        access.set_at_ms(now.saturating_sub(idle.saturating_mul(1000)));
     }
     let db = ctx.db();
     db.set_with_access(&key, value, access);

@@ -225,7 +225,7 @@ impl<W: Write> Writer<W> {
             Usage::None => {}
             Usage::Idle => {
                 self.byte(OPCODE_IDLE)?;
-                self.len(((now_ms - entry.access.at_ms).max(0) / 1000) as u64)?;
+                self.len(((now_ms - entry.access.at_ms()).max(0) / 1000) as u64)?;
             }
             Usage::Frequency => {
                 self.byte(OPCODE_FREQ)?;
@@ -1111,7 +1111,7 @@ pub fn load(
         }
         let mut access = Access::new(now_ms);
         if let Some(idle) = idle {
-            access.at_ms = now_ms.saturating_sub((idle as i64).saturating_mul(1000));
+            access.set_at_ms(now_ms.saturating_sub((idle as i64).saturating_mul(1000)));
         }
         if let Some(counter) = lfu {
             access.lfu_counter = counter;

@@ -18,27 +18,52 @@ const LFU_DECAY_MINUTES: i64 = 1;
 /// What Redis keeps in each object's `lru` field: when the value was last used (OBJECT IDLETIME,
 /// LRU policies) and a logarithmic use counter that decays with time (OBJECT FREQ, LFU policies).
 /// Redis keeps one or the other depending on the policy; keeping both lets either be reported
-/// right after a policy switch.
+/// right after a policy switch. Packed into 8 bytes, as every key carries one: the time in
+/// seconds (Redis's LRU clock has a one-second resolution too) and the counter's minutes in 16
+/// bits that wrap, as Redis's do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Access {
-    pub at_ms: i64,
+    /// Seconds of the server clock at the last use.
+    at_s: u32,
+    /// When `lfu_counter` last changed, in minutes of the server clock, modulo 2^16.
+    lfu_minutes: u16,
     pub lfu_counter: u8,
-    /// When `lfu_counter` last changed, in minutes of the server clock.
-    pub lfu_minutes: i64,
+}
+
+/// Minutes of the server clock modulo 2^16, Redis's LFU time.
+fn lfu_minutes(now_ms: i64) -> u16 {
+    (now_ms.div_euclid(60_000) & 0xffff) as u16
 }
 
 impl Access {
     pub fn new(now_ms: i64) -> Self {
-        Access {
-            at_ms: now_ms,
+        let mut access = Access {
+            at_s: 0,
+            lfu_minutes: lfu_minutes(now_ms),
             lfu_counter: LFU_INIT,
-            lfu_minutes: now_ms / 60_000,
-        }
+        };
+        access.set_at_ms(now_ms);
+        access
     }
 
-    /// The LFU counter after the decay for the minutes the value was idle.
+    /// When the value was last used, in ms of the server clock (to the second).
+    pub fn at_ms(&self) -> i64 {
+        i64::from(self.at_s) * 1000
+    }
+
+    pub fn set_at_ms(&mut self, at_ms: i64) {
+        self.at_s = at_ms.div_euclid(1000).clamp(0, i64::from(u32::MAX)) as u32;
+    }
+
+    /// The LFU counter after the decay for the minutes the value was idle (Redis's
+    /// LFUTimeElapsed, across the 16-bit wrap).
     pub fn lfu_decayed(&self, now_ms: i64) -> u8 {
-        let idle_minutes = (now_ms / 60_000 - self.lfu_minutes).max(0);
+        let now = lfu_minutes(now_ms);
+        let idle_minutes = if now >= self.lfu_minutes {
+            i64::from(now - self.lfu_minutes)
+        } else {
+            65535 - i64::from(self.lfu_minutes) + i64::from(now)
+        };
         let periods = idle_minutes / LFU_DECAY_MINUTES;
         (self.lfu_counter as i64 - periods).max(0) as u8
     }
@@ -54,8 +79,8 @@ impl Access {
             }
         }
         self.lfu_counter = counter;
-        self.lfu_minutes = now_ms / 60_000;
-        self.at_ms = now_ms;
+        self.lfu_minutes = lfu_minutes(now_ms);
+        self.set_at_ms(now_ms);
     }
 }
 
@@ -262,5 +287,32 @@ impl Db {
             std::mem::take(&mut self.keys),
             std::mem::take(&mut self.expires),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_access_record_is_eight_bytes_and_keeps_seconds() {
+        assert_eq!(std::mem::size_of::<Access>(), 8);
+        let mut access = Access::new(1_795_000_123_456);
+        assert_eq!(access.at_ms(), 1_795_000_123_000);
+        access.set_at_ms(-5);
+        assert_eq!(access.at_ms(), 0);
+    }
+
+    #[test]
+    fn the_lfu_counter_decays_across_the_16_bit_minute_wrap() {
+        // A use in the last minute before the wrap, looked at three minutes later: Redis's
+        // LFUTimeElapsed (65535 - then + now) counts one minute less across the wrap.
+        let before_wrap = 65_535 * 60_000;
+        let mut access = Access::new(before_wrap);
+        access.lfu_counter = 10;
+        access.touch(before_wrap, 1.0);
+        assert_eq!(access.lfu_counter, 10);
+        assert_eq!(access.lfu_decayed(before_wrap + 60_000), 10);
+        assert_eq!(access.lfu_decayed(before_wrap + 3 * 60_000), 8);
     }
 }
