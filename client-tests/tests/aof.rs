@@ -549,18 +549,19 @@ async fn failed_rewrites_are_counted_until_one_succeeds() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A server whose AOF, turned on at run time under `fsync`, writes its first incremental file
+/// to /dev/full: every write to it fails with ENOSPC.
 #[cfg(target_os = "linux")]
-#[tokio::test]
-async fn writes_are_refused_while_the_aof_cannot_be_written() {
-    let dir = temp_dir("write-error");
+async fn aof_on_a_full_disk(name: &str, fsync: &str) -> (understudy::ServerHandle, Conn, PathBuf) {
+    let dir = temp_dir(name);
     let server = understudy::Server::builder()
         .port(0)
         .config("dir", dir.to_str().unwrap())
+        .config("appendfsync", fsync)
         .start()
         .await
         .expect("starts");
     let mut u = Conn::connect(server.addr()).await.unwrap();
-    // The AOF's first incremental file is /dev/full: every write to it fails with ENOSPC.
     std::fs::create_dir_all(dir.join("appendonlydir")).unwrap();
     std::os::unix::fs::symlink(
         "/dev/full",
@@ -569,6 +570,13 @@ async fn writes_are_refused_while_the_aof_cannot_be_written() {
     .unwrap();
     assert_eq!(words(&mut u, "CONFIG SET appendonly yes").await, b"+OK\r\n");
     wait_for_rewrite(&mut u).await;
+    (server, u, dir)
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn writes_are_refused_while_the_aof_cannot_be_written() {
+    let (server, mut u, dir) = aof_on_a_full_disk("write-error", "everysec").await;
     // The first write is accepted: the log is written after its batch, and that fails.
     assert_eq!(words(&mut u, "SET a 1").await, b"+OK\r\n");
     let refused = b"-MISCONF Errors writing to the AOF file: No space left on device\r\n";
@@ -587,23 +595,7 @@ async fn writes_are_refused_while_the_aof_cannot_be_written() {
 #[cfg(target_os = "linux")]
 #[tokio::test]
 async fn under_always_a_write_that_cannot_be_logged_is_never_acknowledged() {
-    let dir = temp_dir("always-error");
-    let server = understudy::Server::builder()
-        .port(0)
-        .config("dir", dir.to_str().unwrap())
-        .config("appendfsync", "always")
-        .start()
-        .await
-        .expect("starts");
-    let mut u = Conn::connect(server.addr()).await.unwrap();
-    std::fs::create_dir_all(dir.join("appendonlydir")).unwrap();
-    std::os::unix::fs::symlink(
-        "/dev/full",
-        dir.join("appendonlydir/appendonly.aof.1.incr.aof"),
-    )
-    .unwrap();
-    assert_eq!(words(&mut u, "CONFIG SET appendonly yes").await, b"+OK\r\n");
-    wait_for_rewrite(&mut u).await;
+    let (server, mut u, dir) = aof_on_a_full_disk("always-error", "always").await;
     // The write's log cannot reach the disk: its client is closed without a reply.
     u.send(&encode_command(&[b"SET".as_slice(), b"a", b"1"]))
         .await

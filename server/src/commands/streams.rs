@@ -1717,14 +1717,8 @@ fn xclaim(ctx: &mut Ctx) -> CmdResult {
             c.active_time = now;
         }
     }
-    out.array(claimed.len());
-    for (id, fields) in &claimed {
-        match fields {
-            Some(fields) => reply_entry(out, *id, fields),
-            None => reply_id(out, *id),
-        }
-    }
-    let logged = if logging {
+    reply_claimed(out, &claimed);
+    let logged = logging.then(|| {
         claim_log(
             key,
             group_name,
@@ -1734,17 +1728,38 @@ fn xclaim(ctx: &mut Ctx) -> CmdResult {
             &claimed,
             &acked,
         )
-    } else {
-        Vec::new()
-    };
+    });
+    announce_claims(ctx, key, created, changes, logged);
+    Ok(())
+}
+
+/// The claimed entries, as XCLAIM and XAUTOCLAIM reply them (ids alone under JUSTID).
+fn reply_claimed(out: &mut ReplyBuf, claimed: &[(StreamId, Option<Vec<&[u8]>>)]) {
+    out.array(claimed.len());
+    for (id, fields) in claimed {
+        match fields {
+            Some(fields) => reply_entry(out, *id, fields),
+            None => reply_id(out, *id),
+        }
+    }
+}
+
+/// What a claim announces once its reply is written: the changes, a created consumer's event,
+/// and what the AOF logs for it.
+fn announce_claims(
+    ctx: &mut Ctx,
+    key: &[u8],
+    created: bool,
+    changes: u64,
+    logged: Option<Vec<Vec<Vec<u8>>>>,
+) {
     ctx.state.dirty += changes;
     if created {
         ctx.notify(notify::STREAM, "xgroup-createconsumer", key);
     }
-    for record in logged {
+    for record in logged.into_iter().flatten() {
         ctx.propagate(record);
     }
-    Ok(())
 }
 
 /// What the AOF logs for XCLAIM and XAUTOCLAIM: the consumer if they created it, each claimed
@@ -1861,18 +1876,12 @@ fn xautoclaim(ctx: &mut Ctx) -> CmdResult {
     }
     out.array(3);
     reply_id(out, next);
-    out.array(claimed.len());
-    for (id, fields) in &claimed {
-        match fields {
-            Some(fields) => reply_entry(out, *id, fields),
-            None => reply_id(out, *id),
-        }
-    }
+    reply_claimed(out, &claimed);
     out.array(deleted.len());
     for id in &deleted {
         reply_id(out, *id);
     }
-    let logged = if logging {
+    let logged = logging.then(|| {
         claim_log(
             key,
             group_name,
@@ -1882,16 +1891,8 @@ fn xautoclaim(ctx: &mut Ctx) -> CmdResult {
             &claimed,
             &deleted,
         )
-    } else {
-        Vec::new()
-    };
-    ctx.state.dirty += changes;
-    if created {
-        ctx.notify(notify::STREAM, "xgroup-createconsumer", key);
-    }
-    for record in logged {
-        ctx.propagate(record);
-    }
+    });
+    announce_claims(ctx, key, created, changes, logged);
     Ok(())
 }
 
