@@ -220,9 +220,7 @@ fn function_delete(ctx: &mut Ctx) -> CmdResult {
 }
 
 fn function_flush(ctx: &mut Ctx) -> CmdResult {
-    let valid =
-        ctx.argc() == 2 || (ctx.argc() == 3 && (ctx.arg_is(2, "sync") || ctx.arg_is(2, "async")));
-    if !valid {
+    if !super::scripting::flush_mode_is_valid(ctx) {
         return Err("ERR FUNCTION FLUSH only supports SYNC|ASYNC option".into());
     }
     ctx.state.scripting.functions.flush();

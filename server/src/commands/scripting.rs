@@ -218,10 +218,13 @@ fn script_exists(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
+/// SCRIPT FLUSH's and FUNCTION FLUSH's arguments: nothing, SYNC or ASYNC (both flush at once).
+pub fn flush_mode_is_valid(ctx: &Ctx) -> bool {
+    ctx.argc() == 2 || (ctx.argc() == 3 && (ctx.arg_is(2, "sync") || ctx.arg_is(2, "async")))
+}
+
 fn script_flush(ctx: &mut Ctx) -> CmdResult {
-    let valid =
-        ctx.argc() == 2 || (ctx.argc() == 3 && (ctx.arg_is(2, "sync") || ctx.arg_is(2, "async")));
-    if !valid {
+    if !flush_mode_is_valid(ctx) {
         return Err("ERR SCRIPT FLUSH only support SYNC|ASYNC option".into());
     }
     ctx.state.scripting.flush_scripts();
