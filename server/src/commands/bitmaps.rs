@@ -141,11 +141,8 @@ fn string_for_bits<'c>(
         ctx.db().set(key, Value::String(StringValue::default()));
     }
     let s = write_string(ctx.db(), key, now)?.ok_or(errors::NO_SUCH_KEY)?;
-    s.modified_in_place = true;
-    let grew = s.bytes.len() < needed;
-    if grew {
-        s.bytes.resize(needed, 0);
-    }
+    let grew = s.len() < needed;
+    s.edit(needed);
     Ok((s, grew))
 }
 
@@ -157,8 +154,8 @@ fn setbit(ctx: &mut Ctx) -> CmdResult {
         _ => return Err(BAD_BIT.into()),
     };
     let (s, grew) = string_for_bits(ctx, offset)?;
-    let was = bit_at(&s.bytes, offset);
-    set_bit_at(&mut s.bytes, offset, on);
+    let was = bit_at(s.as_bytes(), offset);
+    set_bit_at(s.edit(0), offset, on);
     if grew || was != on {
         let key = ctx.args.get(1);
         ctx.modified(key);
@@ -172,7 +169,7 @@ fn getbit(ctx: &mut Ctx) -> CmdResult {
     let offset = parse_bit_offset(ctx.arg(2), None, max_string_len(ctx))?;
     let now = ctx.now_ms;
     let bit = read_string(&mut ctx.state.dbs[ctx.db], ctx.args.get(1), now)?
-        .is_some_and(|s| bit_at(&s.bytes, offset));
+        .is_some_and(|s| bit_at(s.as_bytes(), offset));
     ctx.out.int(i64::from(bit));
     Ok(())
 }
@@ -221,7 +218,7 @@ fn bitcount(ctx: &mut Ctx) -> CmdResult {
         ctx.out.int(0);
         return Ok(());
     };
-    let bytes = &s.bytes;
+    let bytes = s.as_bytes();
     let total_bytes = bytes.len() as i64;
     let range = match ctx.args.len() {
         2 => clamp_range(0, -1, total_bytes * 8),
@@ -282,7 +279,7 @@ fn bitpos(ctx: &mut Ctx) -> CmdResult {
         ctx.out.int(if bit { -1 } else { 0 });
         return Ok(());
     };
-    let bytes = &s.bytes;
+    let bytes = s.as_bytes();
     let total_bytes = bytes.len() as i64;
     let argc = ctx.args.len();
     let (range, end_given) = match argc {
@@ -363,18 +360,14 @@ fn bitop(ctx: &mut Ctx) -> CmdResult {
     let mut sources = Vec::with_capacity(ctx.argc() - 3);
     for key in ctx.args.iter().skip(3) {
         let s = read_string(&mut ctx.state.dbs[ctx.db], key, now)?;
-        sources.push(s.map(|s| s.bytes.clone()).unwrap_or_default());
+        sources.push(s.map(|s| s.as_bytes().to_vec()).unwrap_or_default());
     }
     let result = combine(op, &sources);
     let len = result.len();
     let target = ctx.arg(2);
     if len > 0 {
-        let value = StringValue {
-            bytes: result,
-            modified_in_place: true,
-            never_int: false,
-        };
-        ctx.db().set(target, Value::String(value));
+        ctx.db()
+            .set(target, Value::String(StringValue::raw(result)));
         ctx.modified(target);
         ctx.notify(notify::STRING, "set", target);
     } else if ctx.db().remove(target).is_some() {
@@ -619,7 +612,7 @@ fn bitfield_generic(ctx: &mut Ctx, read_only_command: bool) -> CmdResult {
     let now = ctx.now_ms;
     let Some(highest) = highest else {
         let s = read_string(&mut ctx.state.dbs[ctx.db], ctx.args.get(1), now)?;
-        let bytes = s.map_or(&[][..], |s| s.bytes.as_slice());
+        let bytes = s.map_or(&[][..], |s| s.as_bytes());
         ctx.out.array(steps.len());
         for step in &steps {
             let FieldType { signed, bits } = step.ty;
@@ -642,13 +635,13 @@ fn bitfield_generic(ctx: &mut Ctx, read_only_command: bool) -> CmdResult {
             FieldOp::Get => {
                 let FieldType { signed, bits } = step.ty;
                 replies.push(Some(if signed {
-                    get_signed(&s.bytes, step.offset, bits)
+                    get_signed(s.as_bytes(), step.offset, bits)
                 } else {
-                    get_unsigned(&s.bytes, step.offset, bits) as i64
+                    get_unsigned(s.as_bytes(), step.offset, bits) as i64
                 }));
             }
             FieldOp::Set(_) | FieldOp::IncrBy(_) => {
-                let (reply, changed) = apply_write(&mut s.bytes, step);
+                let (reply, changed) = apply_write(s.edit(0), step);
                 if reply.is_some() && (grew || changed) {
                     changes += 1;
                 }

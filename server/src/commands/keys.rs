@@ -703,7 +703,8 @@ fn object_refcount(ctx: &mut Ctx) -> CmdResult {
             ctx.out.null();
             return Ok(());
         }
-        Some(Value::String(s)) if sharing && s.encoding() == "int" => match parse_i64(&s.bytes) {
+        Some(Value::String(s)) if sharing && s.encoding() == "int" => match parse_i64(s.as_bytes())
+        {
             Some(n) if (0..SHARED_INTEGERS).contains(&n) => i64::from(i32::MAX),
             _ => 1,
         },

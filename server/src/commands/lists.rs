@@ -475,7 +475,7 @@ fn push(ctx: &mut Ctx, end: End, only_existing: bool) -> CmdResult {
                 list.push(v, end);
             }
             let len = list.len();
-            db.set(key, Value::List(list));
+            db.set(key, Value::List(Box::new(list)));
             len
         }
     };
@@ -818,7 +818,7 @@ fn move_element(ctx: &mut Ctx, from: End, to: End) -> CmdResult {
             let mut list = ListValue::new();
             list.prepare_growth(value.len(), 1, limit);
             list.push(&value, to);
-            db.set(dst, Value::List(list));
+            db.set(dst, Value::List(Box::new(list)));
         }
     }
     let deleted = after_removal(db, src, limit);

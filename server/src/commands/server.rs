@@ -283,7 +283,7 @@ fn dataset_bytes(state: &State) -> u64 {
         }
         let sampled: usize = sample
             .iter()
-            .map(|(k, v)| k.len() + v.value.memory_usage())
+            .map(|(k, v)| k.len() + v.value.heap_bytes())
             .sum();
         total += (sampled as f64 / sample.len() as f64 * db.keys.len() as f64) as u64;
     }
@@ -1045,11 +1045,10 @@ fn memory_usage(ctx: &mut Ctx) -> CmdResult {
     }
     let key = ctx.arg(2);
     // Like Redis, this looks the key up without expiring it.
-    let usage = ctx
-        .db()
-        .keys
+    let keys = &ctx.db().keys;
+    let usage = keys
         .get(key)
-        .map(|entry| key.len() + entry.value.memory_usage() + std::mem::size_of::<Box<[u8]>>());
+        .map(|entry| keys.node_bytes() + key.len() + entry.value.heap_bytes());
     match usage {
         Some(bytes) => ctx.out.int(bytes as i64),
         None => ctx.out.null(),

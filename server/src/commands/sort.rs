@@ -143,7 +143,7 @@ fn lookup_by_pattern(db: &mut Db, pattern: &[u8], element: &[u8], now_ms: i64) -
     key.extend_from_slice(element);
     key.extend_from_slice(suffix);
     match (db.get(&key, now_ms), field) {
-        (Some(Value::String(s)), None) => Some(s.bytes.clone()),
+        (Some(Value::String(s)), None) => Some(s.as_bytes().to_vec()),
         (Some(Value::Hash(h)), Some(field)) => h.get(field).map(<[u8]>::to_vec),
         _ => None,
     }
@@ -309,7 +309,7 @@ fn sort_generic(ctx: &mut Ctx, read_only: bool) -> CmdResult {
                 for value in &output {
                     list.push(value.as_deref().unwrap_or_default(), End::Tail);
                 }
-                ctx.db().set(dest, Value::List(list));
+                ctx.db().set(dest, Value::List(Box::new(list)));
                 ctx.modified(dest);
                 ctx.notify(notify::LIST, "sortstore", dest);
             }

@@ -305,7 +305,7 @@ fn reply_get(ctx: &mut Ctx, key: &[u8]) -> CmdResult {
     let now = ctx.now_ms;
     match read_string(&mut ctx.state.dbs[ctx.db], key, now)? {
         None => ctx.out.null(),
-        Some(s) => ctx.out.bulk(&s.bytes),
+        Some(s) => ctx.out.bulk(s.as_bytes()),
     }
     Ok(())
 }
@@ -565,7 +565,7 @@ fn getex(ctx: &mut Ctx) -> CmdResult {
         Some(i) => Some(expire_deadline(ctx.args.get(i), opts.flags, now, "getex")?),
         None => None,
     };
-    ctx.out.bulk(&value.bytes);
+    ctx.out.bulk(value.as_bytes());
     let db = ctx.db();
     match deadline {
         Some(at) if opts.flags & (EXAT | PXAT) != 0 && at <= now => {
@@ -595,7 +595,7 @@ fn mget(ctx: &mut Ctx) -> CmdResult {
     ctx.out.array(ctx.argc() - 1);
     for key in ctx.args.iter().skip(1) {
         match ctx.state.dbs[ctx.db].get(key, now) {
-            Some(Value::String(s)) => ctx.out.bulk(&s.bytes),
+            Some(Value::String(s)) => ctx.out.bulk(s.as_bytes()),
             _ => ctx.out.null(),
         }
     }
@@ -641,13 +641,12 @@ fn msetnx(ctx: &mut Ctx) -> CmdResult {
 
 fn append(ctx: &mut Ctx) -> CmdResult {
     let (key, tail, now) = (ctx.arg(1), ctx.arg(2), ctx.now_ms);
-    let current = write_string(&mut ctx.state.dbs[ctx.db], key, now)?.map(|s| s.bytes.len());
+    let current = write_string(&mut ctx.state.dbs[ctx.db], key, now)?.map(|s| s.len());
     let total = match current {
         Some(len) => {
             check_string_length(ctx, len as i64, tail.len() as i64)?;
             if let Some(s) = write_string(ctx.db(), key, now)? {
-                s.bytes.extend_from_slice(tail);
-                s.modified_in_place = true;
+                s.append(tail);
             }
             len + tail.len()
         }
@@ -664,8 +663,7 @@ fn append(ctx: &mut Ctx) -> CmdResult {
 
 fn strlen(ctx: &mut Ctx) -> CmdResult {
     let now = ctx.now_ms;
-    let len =
-        read_string(&mut ctx.state.dbs[ctx.db], ctx.args.get(1), now)?.map_or(0, |s| s.bytes.len());
+    let len = read_string(&mut ctx.state.dbs[ctx.db], ctx.args.get(1), now)?.map_or(0, |s| s.len());
     ctx.out.int(len as i64);
     Ok(())
 }
@@ -674,12 +672,13 @@ fn strlen(ctx: &mut Ctx) -> CmdResult {
 fn incr_decr(ctx: &mut Ctx, by: i64) -> CmdResult {
     let (key, now) = (ctx.arg(1), ctx.now_ms);
     let current = match write_string(&mut ctx.state.dbs[ctx.db], key, now)? {
-        Some(s) => parse_int_arg(&s.bytes)?,
+        Some(s) => parse_int_arg(s.as_bytes())?,
         None => 0,
     };
     let value = current.checked_add(by).ok_or(errors::OVERFLOW)?;
-    let text = itoa::Buffer::new().format(value).as_bytes().to_vec();
-    ctx.db().set_keep_ttl(key, Value::from(text));
+    let mut text = itoa::Buffer::new();
+    ctx.db()
+        .set_keep_ttl(key, Value::from(text.format(value).as_bytes()));
     ctx.modified(key);
     ctx.notify(notify::STRING, "incrby", key);
     ctx.out.int(value);
@@ -755,7 +754,7 @@ pub fn incr_long_double(value: Option<&[u8]>, incr: &[u8]) -> Result<Vec<u8>, &'
 
 fn incrbyfloat(ctx: &mut Ctx) -> CmdResult {
     let (key, now) = (ctx.arg(1), ctx.now_ms);
-    let current = write_string(&mut ctx.state.dbs[ctx.db], key, now)?.map(|s| s.bytes.as_slice());
+    let current = write_string(&mut ctx.state.dbs[ctx.db], key, now)?.map(|s| s.as_bytes());
     let sum = incr_long_double(current, ctx.args.get(2))?;
     ctx.out.bulk(&sum);
     // The sum is logged as a value: a replay must not round it again.
@@ -792,7 +791,7 @@ fn getrange(ctx: &mut Ctx) -> CmdResult {
     let end = parse_int_arg(ctx.arg(3))?;
     let now = ctx.now_ms;
     let s = read_string(&mut ctx.state.dbs[ctx.db], ctx.args.get(1), now)?;
-    let bytes = s.map_or(&[][..], |s| s.bytes.as_slice());
+    let bytes = s.map_or(&[][..], |s| s.as_bytes());
     match range_window(start, end, bytes.len()).and_then(|r| bytes.get(r)) {
         Some(part) => ctx.out.bulk(part),
         None => ctx.out.bulk(b""),
@@ -806,7 +805,7 @@ fn setrange(ctx: &mut Ctx) -> CmdResult {
         return Err("ERR offset is out of range".into());
     }
     let (key, value, now) = (ctx.arg(1), ctx.arg(3), ctx.now_ms);
-    let exists = write_string(&mut ctx.state.dbs[ctx.db], key, now)?.map(|s| s.bytes.len());
+    let exists = write_string(&mut ctx.state.dbs[ctx.db], key, now)?.map(|s| s.len());
     if value.is_empty() {
         ctx.out.int(exists.unwrap_or(0) as i64);
         return Ok(());
@@ -820,12 +819,8 @@ fn setrange(ctx: &mut Ctx) -> CmdResult {
         return Ok(());
     };
     let end = offset + value.len();
-    if s.bytes.len() < end {
-        s.bytes.resize(end, 0);
-    }
-    s.bytes[offset..end].copy_from_slice(value);
-    s.modified_in_place = true;
-    let len = s.bytes.len();
+    s.edit(end)[offset..end].copy_from_slice(value);
+    let len = s.len();
     ctx.modified(key);
     ctx.notify(notify::STRING, "setrange", key);
     ctx.out.int(len as i64);
@@ -905,7 +900,7 @@ fn lcs(ctx: &mut Ctx) -> CmdResult {
     for (slot, i) in texts.iter_mut().zip([1, 2]) {
         match ctx.state.dbs[ctx.db].get(ctx.args.get(i), now) {
             None => {}
-            Some(Value::String(s)) => slot.clone_from(&s.bytes),
+            Some(Value::String(s)) => slot.extend_from_slice(s.as_bytes()),
             #[allow(unreachable_patterns)]
             Some(_) => return Err(not_strings()),
         }

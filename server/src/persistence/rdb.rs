@@ -247,7 +247,7 @@ impl<W: Write> Writer<W> {
     /// The body of `value`, in the format `value_type` names.
     pub fn value(&mut self, value: &Value) -> std::io::Result<()> {
         match value {
-            Value::String(s) => self.string(&s.bytes),
+            Value::String(s) => self.string(s.as_bytes()),
             Value::List(l) => self.list(l),
             Value::Set(s) => self.set(s),
             Value::Hash(h) => self.hash(h),
@@ -817,7 +817,7 @@ fn list_from<T: AsRef<[u8]>>(items: impl IntoIterator<Item = T>, limits: &LoadLi
         list.prepare_growth(item.len(), 1, limits.0.list_max_listpack_size);
         list.push(item, End::Tail);
     }
-    Value::List(list)
+    Value::List(Box::new(list))
 }
 
 fn set_from(members: Vec<Vec<u8>>, limits: &LoadLimits<'_>) -> Result<Value, RdbError> {
@@ -1283,7 +1283,7 @@ mod tests {
         for v in [&b"1"[..], b"2", b"abc"] {
             list.push(v, End::Tail);
         }
-        assert_eq!(dump(&Value::List(list)), expected);
+        assert_eq!(dump(&Value::List(Box::new(list))), expected);
     }
 
     #[test]

@@ -766,6 +766,11 @@ impl<K: DictKey, V> Dict<K, V> {
         }
     }
 
+    /// Bytes one entry's chain node takes, key and value slots included.
+    pub fn node_bytes(&self) -> usize {
+        mem::size_of::<Node<K, V>>()
+    }
+
     /// Bytes used by the bucket arrays and chain nodes (not counting what
     /// keys and values own on the heap).
     pub fn memory_usage(&self) -> usize {

@@ -8,6 +8,7 @@ use std::fmt;
 use rand::seq::index;
 use rand::Rng;
 
+use super::compact_bytes::CompactBytes;
 use super::dict::Dict;
 use super::varint;
 
@@ -55,7 +56,7 @@ impl HashValue {
 
     pub fn len(&self) -> usize {
         match &self.repr {
-            Repr::Packed(p) => p.pairs,
+            Repr::Packed(p) => p.pairs as usize,
             Repr::Table(t) => t.len(),
         }
     }
@@ -107,7 +108,7 @@ impl HashValue {
         match &mut self.repr {
             Repr::Packed(p) => {
                 let added = p.set(field, value);
-                if p.pairs > limits.max_entries {
+                if p.pairs as usize > limits.max_entries {
                     self.convert();
                 }
                 added
@@ -169,9 +170,9 @@ impl HashValue {
     /// A random field and its value.
     pub fn random_pair(&self) -> Option<(&[u8], &[u8])> {
         match &self.repr {
-            Repr::Packed(p) if p.pairs > 0 => {
-                p.pairs_iter().nth(rand::thread_rng().gen_range(0..p.pairs))
-            }
+            Repr::Packed(p) if p.pairs > 0 => p
+                .pairs_iter()
+                .nth(rand::thread_rng().gen_range(0..p.pairs as usize)),
             Repr::Packed(_) => None,
             Repr::Table(t) => t.random_entry().map(|(k, v)| (&k[..], &v[..])),
         }
@@ -267,7 +268,7 @@ impl HashValue {
     /// Heap bytes this hash holds beyond its `Value` slot.
     pub fn memory_usage(&self) -> usize {
         match &self.repr {
-            Repr::Packed(p) => p.buf.capacity(),
+            Repr::Packed(p) => p.buf.len(),
             Repr::Table(t) => {
                 std::mem::size_of::<Table>()
                     + t.memory_usage()
@@ -345,8 +346,9 @@ struct PairAt {
 /// Field, value, field, value... each entry a LEB128 length then the bytes.
 #[derive(Clone, Default)]
 struct Packed {
-    buf: Vec<u8>,
-    pairs: usize,
+    buf: CompactBytes,
+    /// Below 2^32: the buffer is at most `PACKED_MAX_BYTES`, and a pair takes two bytes or more.
+    pairs: u32,
 }
 
 impl Packed {
@@ -386,14 +388,16 @@ impl Packed {
         match self.find(field) {
             Some(at) => {
                 // Replaced in place: the field keeps its position, as with lpReplace.
-                let mut encoded = Vec::with_capacity(value.len() + 2);
-                push_entry(&mut encoded, value);
-                self.buf.splice(at.value_entry..at.value.end, encoded);
+                let value_len = varint::encode(value.len());
+                self.buf
+                    .replace(at.value_entry..at.value.end, &[value_len.as_slice(), value]);
                 false
             }
             None => {
-                push_entry(&mut self.buf, field);
-                push_entry(&mut self.buf, value);
+                let (field_len, value_len) =
+                    (varint::encode(field.len()), varint::encode(value.len()));
+                self.buf
+                    .append(&[field_len.as_slice(), field, value_len.as_slice(), value]);
                 self.pairs += 1;
                 true
             }
@@ -403,21 +407,13 @@ impl Packed {
     fn remove(&mut self, field: &[u8]) -> bool {
         match self.find(field) {
             Some(at) => {
-                self.buf.drain(at.start..at.value.end);
+                self.buf.replace(at.start..at.value.end, &[]);
                 self.pairs -= 1;
-                if self.pairs == 0 {
-                    self.buf = Vec::new();
-                }
                 true
             }
             None => false,
         }
     }
-}
-
-fn push_entry(buf: &mut Vec<u8>, data: &[u8]) {
-    varint::write(buf, data.len());
-    buf.extend_from_slice(data);
 }
 
 /// The entries of a packed buffer, as byte ranges or slices.
@@ -704,6 +700,6 @@ mod tests {
         // 6 entries, one length byte each, plus 21 bytes of text.
         assert!(h.memory_usage() >= 27);
         assert!(h.memory_usage() < 64, "{}", h.memory_usage());
-        assert_eq!(std::mem::size_of::<HashValue>(), 32);
+        assert_eq!(std::mem::size_of::<HashValue>(), 24);
     }
 }

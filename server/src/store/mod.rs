@@ -1,6 +1,7 @@
 //! The keyspace: databases of keys, their values and deadlines, and the server's clock.
 
 pub mod clock;
+pub mod compact_bytes;
 pub mod db;
 pub mod dict;
 pub mod glob;

@@ -6,6 +6,7 @@
 
 use rand::Rng;
 
+use super::compact_bytes::CompactBytes;
 use super::dict::Dict;
 use super::varint;
 use crate::protocol::request::parse_i64;
@@ -144,8 +145,8 @@ impl SetValue {
     /// Heap bytes only: the `Value` holding the set counts the set's own header.
     pub fn memory_usage(&self) -> usize {
         match &self.repr {
-            Repr::Ints(s) => s.data.capacity(),
-            Repr::Packed(p) => p.buf.capacity(),
+            Repr::Ints(s) => s.data.len(),
+            Repr::Packed(p) => p.buf.len(),
             Repr::Table(d) => {
                 std::mem::size_of::<Dict<Box<[u8]>, ()>>()
                     + d.memory_usage()
@@ -157,7 +158,7 @@ impl SetValue {
     pub fn len(&self) -> usize {
         match &self.repr {
             Repr::Ints(s) => s.len(),
-            Repr::Packed(p) => p.count,
+            Repr::Packed(p) => p.count as usize,
             Repr::Table(d) => d.len(),
         }
     }
@@ -193,7 +194,7 @@ impl SetValue {
                 if p.find(member).is_some() {
                     return false;
                 }
-                if p.count < limits.listpack_entries
+                if (p.count as usize) < limits.listpack_entries
                     && member.len() <= limits.listpack_value
                     && p.safe_to_add(member.len())
                 {
@@ -478,21 +479,16 @@ fn sample_positions(n: usize, count: usize) -> Vec<usize> {
 }
 
 /// Sorted distinct integers in one buffer, each stored little-endian in the narrowest of 2, 4 or
-/// 8 bytes that holds every member (widened when needed, never narrowed: Redis's intset).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// 8 bytes that holds every member (widened when needed, never narrowed: Redis's intset). The
+/// width is the buffer's first byte, as in Redis's intset header, which keeps the set as small
+/// as a `Value` slot allows; an intset never given a member has no buffer at all.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 struct IntSet {
-    width: usize,
-    data: Vec<u8>,
+    data: CompactBytes,
 }
 
-impl Default for IntSet {
-    fn default() -> Self {
-        IntSet {
-            width: 2,
-            data: Vec::new(),
-        }
-    }
-}
+/// Where the members start, after the width byte.
+const INTSET_HEADER: usize = 1;
 
 fn width_for(n: i64) -> usize {
     if i16::try_from(n).is_ok() {
@@ -505,12 +501,22 @@ fn width_for(n: i64) -> usize {
 }
 
 impl IntSet {
+    fn width(&self) -> usize {
+        self.data.first().map_or(2, |&w| usize::from(w))
+    }
+
     fn len(&self) -> usize {
-        self.data.len() / self.width
+        self.data.len().saturating_sub(INTSET_HEADER) / self.width()
+    }
+
+    /// The byte range of member `i`.
+    fn slot(&self, i: usize) -> std::ops::Range<usize> {
+        let width = self.width();
+        INTSET_HEADER + i * width..INTSET_HEADER + (i + 1) * width
     }
 
     fn get(&self, i: usize) -> i64 {
-        read_int(&self.data[i * self.width..(i + 1) * self.width])
+        read_int(&self.data[self.slot(i)])
     }
 
     fn search(&self, n: i64) -> Result<usize, usize> {
@@ -527,34 +533,32 @@ impl IntSet {
     }
 
     fn insert(&mut self, n: i64) -> bool {
-        let wanted = width_for(n);
-        if wanted > self.width {
-            let mut wider = Vec::with_capacity((self.len() + 1) * wanted);
+        let width = self.width().max(width_for(n));
+        if self.data.is_empty() || width > self.width() {
+            let mut wider = Vec::with_capacity(INTSET_HEADER + (self.len() + 1) * width);
+            wider.push(width as u8);
             for i in 0..self.len() {
-                wider.extend_from_slice(&self.get(i).to_le_bytes()[..wanted]);
+                wider.extend_from_slice(&self.get(i).to_le_bytes()[..width]);
             }
-            self.width = wanted;
-            self.data = wider;
+            self.data = CompactBytes::from(wider);
         }
         match self.search(n) {
             Ok(_) => false,
             Err(pos) => {
-                let at = pos * self.width;
-                let bytes = n.to_le_bytes();
-                self.data
-                    .splice(at..at, bytes[..self.width].iter().copied());
+                let at = self.slot(pos).start;
+                self.data.replace(at..at, &[&n.to_le_bytes()[..width]]);
                 true
             }
         }
     }
 
     fn remove(&mut self, n: i64) -> bool {
-        if width_for(n) > self.width {
+        if width_for(n) > self.width() {
             return false;
         }
         match self.search(n) {
             Ok(pos) => {
-                self.data.drain(pos * self.width..(pos + 1) * self.width);
+                self.data.replace(self.slot(pos), &[]);
                 true
             }
             Err(_) => false,
@@ -573,8 +577,9 @@ fn read_int(bytes: &[u8]) -> i64 {
 /// Members in insertion order in one buffer, each prefixed with its length as a LEB128 varint.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 struct Packed {
-    count: usize,
-    buf: Vec<u8>,
+    /// Below 2^32: the buffer is at most `LISTPACK_SAFETY_BYTES`.
+    count: u32,
+    buf: CompactBytes,
 }
 
 impl Packed {
@@ -602,13 +607,13 @@ impl Packed {
     }
 
     fn push(&mut self, member: &[u8]) {
-        varint::write(&mut self.buf, member.len());
-        self.buf.extend_from_slice(member);
+        self.buf
+            .append(&[varint::encode(member.len()).as_slice(), member]);
         self.count += 1;
     }
 
     fn remove_range(&mut self, range: std::ops::Range<usize>) {
-        self.buf.drain(range);
+        self.buf.replace(range, &[]);
         self.count -= 1;
     }
 }

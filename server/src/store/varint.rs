@@ -2,15 +2,38 @@
 //! and sorted sets. Seven bits a byte, low bits first, the high bit set on all but the last.
 
 /// Appends `value`.
-pub fn write(out: &mut Vec<u8>, mut value: usize) {
+pub fn write(out: &mut Vec<u8>, value: usize) {
+    out.extend_from_slice(encode(value).as_slice());
+}
+
+/// A varint on the stack, for building an entry without a scratch allocation.
+pub struct Encoded {
+    bytes: [u8; 10],
+    len: usize,
+}
+
+impl Encoded {
+    pub fn as_slice(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+pub fn encode(mut value: usize) -> Encoded {
+    let mut encoded = Encoded {
+        bytes: [0; 10],
+        len: 0,
+    };
     loop {
         let byte = (value & 0x7f) as u8;
         value >>= 7;
+        // Ten 7-bit groups cover 64 bits, so `len` stays within the array.
         if value == 0 {
-            out.push(byte);
-            return;
+            encoded.bytes[encoded.len] = byte;
+            encoded.len += 1;
+            return encoded;
         }
-        out.push(byte | 0x80);
+        encoded.bytes[encoded.len] = byte | 0x80;
+        encoded.len += 1;
     }
 }
 

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use rand::Rng;
 
+use super::compact_bytes::CompactBytes;
 use super::dict::Dict;
 use super::varint;
 
@@ -34,8 +35,9 @@ fn before(a_score: f64, a_member: &[u8], b_score: f64, b_member: &[u8]) -> bool 
 
 #[derive(Clone, PartialEq, Default)]
 pub struct Listpack {
-    buf: Vec<u8>,
-    len: usize,
+    buf: CompactBytes,
+    /// Below 2^32: the set converts before that, whatever `zset-max-listpack-entries` says.
+    len: u32,
 }
 
 /// One decoded listpack entry and where it lies in the buffer.
@@ -95,28 +97,22 @@ impl Listpack {
             .entries()
             .find(|e| before(score, member, e.score, e.member))
             .map_or(self.buf.len(), |e| e.start);
-        let mut encoded = Vec::with_capacity(member.len() + 10);
         // Stored as an integer, -0 reads back as 0, as in Redis's listpack.
         let whole = score.fract() == 0.0 && score.abs() < (1u64 << 53) as f64;
-        varint::write(&mut encoded, member.len() << 1 | usize::from(!whole));
-        encoded.extend_from_slice(member);
-        if whole {
-            let n = score as i64;
-            varint::write(&mut encoded, ((n << 1) ^ (n >> 63)) as usize);
-        } else {
-            encoded.extend_from_slice(&score.to_le_bytes());
-        }
-        // Grown exactly, as Redis reallocates a listpack to its new size on each insert.
-        self.buf.reserve_exact(encoded.len());
-        self.buf.splice(at..at, encoded);
+        let header = varint::encode(member.len() << 1 | usize::from(!whole));
+        let n = score as i64;
+        let zigzag = varint::encode(((n << 1) ^ (n >> 63)) as usize);
+        let raw = score.to_le_bytes();
+        let score_bytes = if whole { zigzag.as_slice() } else { &raw[..] };
+        self.buf
+            .replace(at..at, &[header.as_slice(), member, score_bytes]);
         self.len += 1;
     }
 
     fn remove(&mut self, member: &[u8]) -> Option<f64> {
         let (_, e) = self.find(member)?;
         let (score, range) = (e.score, e.start..e.end);
-        self.buf.drain(range);
-        self.buf.shrink_to_fit();
+        self.buf.replace(range, &[]);
         self.len -= 1;
         Some(score)
     }
@@ -485,7 +481,7 @@ impl ZSetValue {
 
     pub fn memory_usage(&self) -> usize {
         match self {
-            ZSetValue::Listpack(lp) => std::mem::size_of::<Listpack>() + lp.buf.capacity(),
+            ZSetValue::Listpack(lp) => lp.buf.len(),
             ZSetValue::Skiplist(z) => {
                 // Each member is one shared allocation (two reference counts, then the bytes).
                 std::mem::size_of::<Indexed>()
@@ -499,7 +495,7 @@ impl ZSetValue {
 
     pub fn len(&self) -> usize {
         match self {
-            ZSetValue::Listpack(lp) => lp.len,
+            ZSetValue::Listpack(lp) => lp.len as usize,
             ZSetValue::Skiplist(z) => z.tree.len(),
         }
     }
@@ -519,7 +515,9 @@ impl ZSetValue {
     /// fit in a listpack.
     pub fn insert(&mut self, member: &[u8], score: f64, limits: Limits) {
         if let ZSetValue::Listpack(lp) = self {
-            if lp.len + 1 > limits.entries || member.len() > limits.value {
+            if lp.len as usize + 1 > limits.entries.min(u32::MAX as usize)
+                || member.len() > limits.value
+            {
                 self.convert();
             }
         }
