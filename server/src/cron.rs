@@ -8,6 +8,11 @@ use crate::state::{Shared, State};
 
 /// Share of each tick the slow expiry cycle may use (Redis: 25%).
 const SLOW_CYCLE_SHARE: f64 = 0.25;
+/// The longest the slow cycle holds the server at a time: its share of the tick is spent in
+/// slices this long, with every waiting client served between two slices. Redis spends it in
+/// one go (up to 25 ms at the default `hz`), which is the longest pause a large expiry wave
+/// causes there.
+const SLOW_CYCLE_SLICE: Duration = Duration::from_millis(1);
 /// Budget of a fast cycle, run between ticks while keys are expiring faster than the slow
 /// cycles keep up with (Redis's ACTIVE_EXPIRE_CYCLE_FAST_DURATION), and how often it may run.
 const FAST_CYCLE_BUDGET: Duration = Duration::from_millis(1);
@@ -22,6 +27,9 @@ const REHASH_BUDGET: Duration = Duration::from_millis(1);
 pub async fn run(shared: Arc<Shared>) {
     let mut shutdown = shared.shutdown.subscribe();
     let mut next_tick = Instant::now();
+    // What is left of this tick's slow expiry cycle, and whether keys expire faster than the
+    // cycles remove them.
+    let mut slow_cycle_left = Duration::ZERO;
     let mut behind = false;
     loop {
         // A busy script holds the state: skip the work until it is done.
@@ -40,14 +48,29 @@ pub async fn run(shared: Arc<Shared>) {
             let Some(mut state) = shared.lock_unless_busy() else {
                 continue;
             };
-            let report = active_expire_cycle(
-                &mut state,
-                shared.clock.now_ms(),
-                tick.mul_f64(SLOW_CYCLE_SHARE),
-            );
-            behind = report.timed_out;
             maintain_tables(&mut state);
             persistence_cron(&mut state, shared.clock.now_ms());
+            slow_cycle_left = tick.mul_f64(SLOW_CYCLE_SHARE);
+        }
+        if !slow_cycle_left.is_zero() {
+            let Some(mut state) = shared.lock_unless_busy() else {
+                continue;
+            };
+            let started = Instant::now();
+            let slice = slow_cycle_left.min(SLOW_CYCLE_SLICE);
+            behind = active_expire_cycle(&mut state, shared.clock.now_ms(), slice).timed_out;
+            crate::persistence::aof::commit(&mut state);
+            drop(state);
+            slow_cycle_left = if behind {
+                slow_cycle_left.saturating_sub(started.elapsed())
+            } else {
+                Duration::ZERO
+            };
+            if !slow_cycle_left.is_zero() {
+                // Whatever became ready meanwhile runs before the next slice.
+                tokio::task::yield_now().await;
+                continue;
+            }
         } else if behind {
             let Some(mut state) = shared.lock_unless_busy() else {
                 continue;
