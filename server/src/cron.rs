@@ -53,14 +53,16 @@ pub async fn run(shared: Arc<Shared>) {
             slow_cycle_left = tick.mul_f64(SLOW_CYCLE_SHARE);
         }
         if !slow_cycle_left.is_zero() {
-            let Some(mut state) = shared.lock_unless_busy() else {
-                continue;
-            };
             let started = Instant::now();
             let slice = slow_cycle_left.min(SLOW_CYCLE_SLICE);
-            behind = active_expire_cycle(&mut state, shared.clock.now_ms(), slice).timed_out;
-            crate::persistence::aof::commit(&mut state);
-            drop(state);
+            match shared.lock_unless_busy() {
+                Some(mut state) => {
+                    behind =
+                        active_expire_cycle(&mut state, shared.clock.now_ms(), slice).timed_out;
+                    crate::persistence::aof::commit(&mut state);
+                }
+                None => continue,
+            }
             slow_cycle_left = if behind {
                 slow_cycle_left.saturating_sub(started.elapsed())
             } else {
