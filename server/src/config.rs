@@ -138,6 +138,13 @@ static PARAMS: &[ParamDef] = &[
         ]),
         "noeviction",
     ),
+    param("maxmemory-samples", Kind::Int { min: 1, max: 64 }, "5"),
+    param(
+        "maxmemory-eviction-tenacity",
+        Kind::Int { min: 0, max: 100 },
+        "10",
+    ),
+    param("lazyfree-lazy-eviction", Kind::Bool, "no"),
     param("notify-keyspace-events", Kind::KeyspaceEvents, ""),
     param(
         "client-output-buffer-limit",
@@ -250,6 +257,8 @@ pub struct Hot {
     /// `timeout`, in seconds; 0 for none.
     pub timeout: u64,
     pub requirepass_set: bool,
+    /// `maxmemory` in bytes; 0 for no limit. Read before every command.
+    pub maxmemory: u64,
     /// `notify-keyspace-events` as class bits (`crate::notify`).
     pub notify_classes: u32,
     /// `client-output-buffer-limit`, by [`ClientClass`].
@@ -395,6 +404,7 @@ impl Config {
             slowlog_max_len: self.int("slowlog-max-len").max(0) as usize,
             timeout: self.int("timeout").max(0) as u64,
             requirepass_set: !self.text("requirepass").is_empty(),
+            maxmemory: self.int("maxmemory").max(0) as u64,
             notify_classes: self.keyspace_events,
             output_limits: parse_output_limits(self.text("client-output-buffer-limit"), "")
                 .unwrap_or_default(),

@@ -49,6 +49,11 @@ pub async fn run(shared: Arc<Shared>) {
                 continue;
             };
             maintain_tables(&mut state);
+            if state.eviction.evicting {
+                // A round that ran out of time goes on here until memory fits (Redis's
+                // evictionTimeProc).
+                crate::memory::perform_evictions(&mut state, shared.clock.now_ms());
+            }
             persistence_cron(&mut state, shared.clock.now_ms());
             slow_cycle_left = tick.mul_f64(SLOW_CYCLE_SHARE);
         }

@@ -37,6 +37,7 @@ mod commands;
 pub mod config;
 mod cron;
 mod latency;
+mod memory;
 mod net;
 mod notify;
 mod persistence;

@@ -104,6 +104,8 @@ pub struct State {
     pub persistence: crate::persistence::Persistence,
     /// What the running command has to log to the AOF.
     pub propagation: crate::persistence::propagate::Propagation,
+    /// `maxmemory`'s eviction pool, memory reading and counters.
+    pub eviction: crate::memory::Eviction,
 }
 
 /// 40 random hex digits, the shape of Redis's run and replication ids.
@@ -148,6 +150,7 @@ impl State {
             monitors: Vec::new(),
             persistence: Default::default(),
             propagation: Default::default(),
+            eviction: Default::default(),
         };
         state.config_changed();
         state

@@ -168,6 +168,7 @@ fn fcall_generic(ctx: &mut Ctx, read_only: bool) -> CmdResult {
         return Err("ERR Number of keys can't be negative".into());
     }
     let numkeys = numkeys as usize;
+    super::scripting::refuse_without_allow_oom(ctx.state, flags)?;
     if read_only && !flags.no_writes {
         return Err("ERR Can not execute a script with write flag using *_ro command.".into());
     }
@@ -183,6 +184,7 @@ fn fcall_generic(ctx: &mut Ctx, read_only: bool) -> CmdResult {
             keys,
             args,
             read_only: read_only || flags.no_writes,
+            allow_oom: flags.allow_oom,
             is_function: true,
         },
     )

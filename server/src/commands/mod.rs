@@ -67,6 +67,7 @@ pub mod errors {
     pub const NOAUTH: &str = "NOAUTH Authentication required.";
     pub const OVERFLOW: &str = "ERR increment or decrement would overflow";
     pub const LOADING: &str = "LOADING Redis is loading the dataset in memory";
+    pub const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
     pub const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it's \
         currently unable to persist to disk. Commands that may modify the data set are \
         disabled, because this instance is configured to report errors during writes if RDB \
@@ -323,6 +324,14 @@ pub fn run(
         count_rejected(state, cmd.fullname);
         return finish(state, client_id, reply_start, out, cmd.fullname, db);
     }
+    if state.config.hot.maxmemory != 0
+        && refused_for_memory(state, client_id, cmd, args, in_multi, now_ms)
+    {
+        refuse_in_multi(state, client_id, in_multi);
+        reject(state, out, errors::OOM.to_string());
+        count_rejected(state, cmd.fullname);
+        return finish(state, client_id, reply_start, out, cmd.fullname, db);
+    }
     if let Some(text) = refused_in_client_mode(state, client_id, cmd) {
         refuse_in_multi(state, client_id, in_multi);
         reject(state, out, text);
@@ -418,6 +427,56 @@ fn put_own_messages_first(
             out.buf.splice(reply_start..reply_start, own);
         }
     }
+}
+
+/// Redis's maxmemory step of processCommand: evicts what the policy allows, then refuses a
+/// command that could grow memory (and, inside MULTI, the queueing of anything but what ends
+/// the transaction) if memory is still over the limit. Scripts and transactions remember the
+/// verdict, for their first write.
+fn refused_for_memory(
+    state: &mut State,
+    client_id: ClientId,
+    cmd: &table::Command,
+    args: Args<'_>,
+    in_multi: bool,
+    now_ms: i64,
+) -> bool {
+    let out_of_memory =
+        crate::memory::perform_evictions(state, now_ms) == crate::memory::Outcome::OutOfMemory;
+    if matches!(
+        cmd.fullname,
+        "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro" | "exec"
+    ) {
+        state.eviction.out_of_memory_at_start = out_of_memory;
+    }
+    if !out_of_memory {
+        return false;
+    }
+    let ends_transaction = matches!(cmd.fullname, "exec" | "discard" | "quit" | "reset");
+    may_grow_memory(state, cmd, args)
+        || (in_multi && !ends_transaction)
+        || (cmd.fullname == "exec" && queues_memory_growth(state, client_id))
+}
+
+/// Whether a command is `denyoom`, the way Redis's getCommandFlags tells: a script or function
+/// that declares flags may grow memory unless it is `allow-oom` or `no-writes`.
+fn may_grow_memory(state: &State, cmd: &table::Command, args: Args<'_>) -> bool {
+    match state.scripting.declared_flags(cmd.fullname, args) {
+        Some(declared) => !(declared.allow_oom || declared.no_writes),
+        None => cmd.has(flags::DENYOOM),
+    }
+}
+
+/// Whether the client's queued transaction holds a command that could grow memory.
+fn queues_memory_growth(state: &State, client_id: ClientId) -> bool {
+    let table = CommandTable::get();
+    let Some(queue) = state.clients.get(&client_id).and_then(|c| c.multi.as_ref()) else {
+        return false;
+    };
+    queue.iter().any(|queued| {
+        let args = queued.args();
+        matches!(table.lookup(args), Lookup::Found(cmd) if may_grow_memory(state, cmd, args))
+    })
 }
 
 /// Commands a client may not run in its current mode: a RESP2 subscriber only (un)subscribes,

@@ -262,47 +262,8 @@ fn human_bytes(n: u64) -> String {
     format!("{n}B")
 }
 
-/// Entries sampled per database when estimating dataset size and average TTL.
+/// Entries sampled per database when estimating the average TTL.
 const SAMPLE: usize = 32;
-
-/// An estimate of the bytes the keyspace uses: the hash tables exactly, plus the keys and
-/// values from a sample, scaled to the database size. There are no allocator statistics to
-/// read, and walking every key would make INFO O(N).
-fn dataset_bytes(state: &State) -> u64 {
-    let mut total = 0u64;
-    let mut sample = Vec::with_capacity(SAMPLE);
-    for db in &state.dbs {
-        total += (db.keys.memory_usage() + db.expires.memory_usage()) as u64;
-        if db.keys.is_empty() {
-            continue;
-        }
-        sample.clear();
-        db.keys.sample(SAMPLE, &mut sample);
-        if sample.is_empty() {
-            continue;
-        }
-        let sampled: usize = sample
-            .iter()
-            .map(|(k, v)| k.len() + v.value.heap_bytes())
-            .sum();
-        total += (sampled as f64 / sample.len() as f64 * db.keys.len() as f64) as u64;
-    }
-    total
-}
-
-/// Bytes held for clients: their records, query buffers and queued output.
-fn clients_bytes(state: &State) -> u64 {
-    state
-        .clients
-        .values()
-        .map(|c| {
-            (std::mem::size_of::<crate::client::Client>()
-                + c.query_buffer_len
-                + c.pending_output.len()
-                + c.name.len()) as u64
-        })
-        .sum()
-}
 
 /// The resident set size from /proc, where there is one.
 fn rss_bytes() -> Option<u64> {
@@ -418,12 +379,10 @@ fn render_section(out: &mut String, state: &State, env: &InfoEnv, section: &str)
             field!(out, "clients_in_timeout_table:0");
         }
         "memory" => {
-            let dataset = dataset_bytes(state);
-            let clients = clients_bytes(state);
-            let used = state
-                .memory_probe
-                .map_or(dataset + clients, |probe| (probe.allocated)());
-            let maxmemory = config.int("maxmemory").max(0) as u64;
+            let dataset = crate::memory::dataset_bytes(state);
+            let clients = crate::memory::clients_bytes(state);
+            let used = crate::memory::used_memory(state);
+            let maxmemory = config.hot.maxmemory;
             out.push_str("# Memory\r\n");
             field!(out, "used_memory:{used}");
             field!(out, "used_memory_human:{}", human_bytes(used));
@@ -554,7 +513,11 @@ fn render_section(out: &mut String, state: &State, env: &InfoEnv, section: &str)
             field!(out, "total_net_output_bytes:{}", s.net_output_bytes);
             field!(out, "rejected_connections:{}", s.rejected_connections);
             field!(out, "expired_keys:{}", s.expired_keys);
-            field!(out, "evicted_keys:0");
+            field!(out, "evicted_keys:{}", state.eviction.evicted_keys);
+            let (current_exceeded_ms, total_exceeded_ms) = state.eviction.exceeded_ms();
+            field!(out, "evicted_clients:0");
+            field!(out, "total_eviction_exceeded_time:{total_exceeded_ms}");
+            field!(out, "current_eviction_exceeded_time:{current_exceeded_ms}");
             field!(out, "keyspace_hits:{}", s.keyspace_hits);
             field!(out, "keyspace_misses:{}", s.keyspace_misses);
             let (channels, patterns, shard_channels) = crate::pubsub::totals(state);
@@ -783,9 +746,24 @@ fn config_set(ctx: &mut Ctx) -> CmdResult {
             );
         }
     }
+    let maxmemory_lowered = updated.hot.maxmemory != 0
+        && (ctx.state.config.hot.maxmemory == 0
+            || updated.hot.maxmemory < ctx.state.config.hot.maxmemory);
     ctx.state.config = updated;
     ctx.state.config_changed();
     ctx.shared.refresh_limits(&ctx.state.config);
+    if maxmemory_lowered {
+        // As Redis's updateMaxmemory: evict now rather than at the next write.
+        crate::memory::invalidate_reading(ctx.state);
+        let used = crate::memory::used_memory(ctx.state);
+        let maxmemory = ctx.state.config.hot.maxmemory;
+        if maxmemory < used {
+            tracing::warn!(
+                "WARNING: the new maxmemory value set via CONFIG SET ({maxmemory}) is smaller than the current memory usage ({used}). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy."
+            );
+        }
+        crate::memory::perform_evictions(ctx.state, ctx.now_ms);
+    }
     ctx.out.ok();
     Ok(())
 }
@@ -1122,7 +1100,15 @@ mod tests {
         let config = Config::default();
         let found = config_matches(&config, &[b"MAXMEMORY", b"maxmemory*", b"nope"]);
         let names: Vec<&str> = found.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(names, vec!["MAXMEMORY", "maxmemory-policy"]);
+        assert_eq!(
+            names,
+            vec![
+                "MAXMEMORY",
+                "maxmemory-policy",
+                "maxmemory-samples",
+                "maxmemory-eviction-tenacity"
+            ]
+        );
         let found = config_matches(&config, &[b"*slowlog*"]);
         assert_eq!(found.len(), 2);
         assert!(config_matches(&config, &[b"x*"]).is_empty());

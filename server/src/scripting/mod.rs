@@ -686,6 +686,30 @@ impl Scripting {
             .insert(sha.clone(), CachedScript { flags, function });
         Ok(sha)
     }
+
+    /// The flags the script or function an EVAL*, EVALSHA* or FCALL* call runs declares, if it
+    /// declares any (Redis's evalGetCommandFlags and fcallGetCommandFlags): the call then
+    /// stands for those flags instead of its command's.
+    pub fn declared_flags(
+        &self,
+        command: &str,
+        args: crate::protocol::Args<'_>,
+    ) -> Option<ScriptFlags> {
+        if !(command.starts_with("eval") || command.starts_with("fcall")) || args.len() < 2 {
+            return None;
+        }
+        let target = args.get(1);
+        let flags = match command {
+            "eval" | "eval_ro" => parse_shebang(target).ok()?.0,
+            "evalsha" | "evalsha_ro" => {
+                let sha = String::from_utf8_lossy(target).to_ascii_lowercase();
+                self.scripts.get(&sha)?.flags
+            }
+            "fcall" | "fcall_ro" => self.functions.find(&String::from_utf8_lossy(target))?.flags,
+            _ => return None,
+        };
+        (!flags.eval_compat).then_some(flags)
+    }
 }
 
 impl Default for Scripting {
@@ -749,6 +773,8 @@ pub struct Invocation<'a> {
     pub args: Vec<&'a [u8]>,
     /// Write commands are refused (EVAL_RO, FCALL_RO, `no-writes`).
     pub read_only: bool,
+    /// Commands that grow memory run even over `maxmemory` (the `allow-oom` flag).
+    pub allow_oom: bool,
     pub is_function: bool,
 }
 
@@ -757,6 +783,7 @@ struct ScriptClient {
     db: usize,
     resp: Resp,
     read_only: bool,
+    allow_oom: bool,
 }
 
 /// Runs a script or function and writes its reply to `ctx.out`.
@@ -815,6 +842,7 @@ pub fn run(ctx: &mut Ctx, lua_engine: EngineHandle, invocation: Invocation) -> C
         db: ctx.db,
         resp: Resp::V2,
         read_only: invocation.read_only,
+        allow_oom: invocation.allow_oom,
     });
     ctx.state.in_script = true;
     let outcome = with_count_hook(&lua, hook, || {
@@ -1085,17 +1113,32 @@ fn dispatch(
     if cmd.has(flags::NOSCRIPT) {
         return refused(ctx, "This Redis command is not allowed from script");
     }
-    let (db, resp, read_only) = {
+    let (db, resp, read_only, allow_oom) = {
         let c = client.lock();
-        (c.db, c.resp, c.read_only)
+        (c.db, c.resp, c.read_only, c.allow_oom)
     };
+    if cmd.has(flags::WRITE) && read_only {
+        return refused(
+            ctx,
+            "Write commands are not allowed from read-only scripts.",
+        );
+    }
+    // Redis's scriptVerifyOOM: over maxmemory when the script started, its first command that
+    // could grow memory is refused; once it has written, it must be allowed to finish.
+    let wrote = ctx.state.scripting.watch.wrote.load(Ordering::Acquire);
+    if cmd.has(flags::DENYOOM)
+        && !allow_oom
+        && !wrote
+        && ctx.state.config.hot.maxmemory != 0
+        && ctx.state.eviction.out_of_memory_at_start
+    {
+        let text = format!("-{}", crate::commands::errors::OOM);
+        let table = convert::error_table(lua, text.as_bytes())?;
+        ctx.state.count_error(b"OOM");
+        table.raw_set("ignore_error_stats_update", true)?;
+        return Ok(Value::Table(table));
+    }
     if cmd.has(flags::WRITE) {
-        if read_only {
-            return refused(
-                ctx,
-                "Write commands are not allowed from read-only scripts.",
-            );
-        }
         ctx.state
             .scripting
             .watch
