@@ -206,6 +206,7 @@ impl StringValue {
             {
                 let mut grown = Vec::with_capacity(len);
                 grown.extend_from_slice(&bytes[..usize::from(*old)]);
+                grown.resize(len, 0);
                 self.text = Text::Heap {
                     flags,
                     bytes: CompactBytes::from(grown),
