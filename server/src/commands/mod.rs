@@ -324,7 +324,9 @@ pub fn run(
         count_rejected(state, cmd.fullname);
         return finish(state, client_id, reply_start, out, cmd.fullname, db);
     }
+    // A blocked client's command, re-run when its key was written, was admitted already.
     if state.config.hot.maxmemory != 0
+        && !state.blocking.reprocessing
         && refused_for_memory(state, client_id, cmd, args, in_multi, now_ms)
     {
         refuse_in_multi(state, client_id, in_multi);
