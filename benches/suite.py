@@ -26,7 +26,7 @@ def default_suite(running, rounds, *args):
 
 
 def measure_suite(servers, quick):
-    plain_requests, piped_requests, rounds = (20_000, 50_000, 1) if quick else (100_000, 300_000, 2)
+    plain_requests, piped_requests, rounds = (20_000, 50_000, 1) if quick else (100_000, 200_000, 2)
     with all_running(servers) as running:
         plain = default_suite(running, rounds, "-c", 50, "-n", plain_requests)
         piped = default_suite(running, rounds, "-c", 50, "-n", piped_requests, "-P", 16)
