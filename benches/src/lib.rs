@@ -1,1 +1,1 @@
-//! Benchmarks live in `benches/`; the side-by-side comparison with redis-server is `compare.sh`.
+//! Benchmarks live in `benches/`; the side-by-side comparison with redis-server is `compare.py`.
