@@ -45,17 +45,13 @@ pub async fn run(shared: Arc<Shared>) {
         let tick = Duration::from_secs(1) / hz;
         if Instant::now() >= next_tick {
             next_tick = Instant::now() + tick;
-            let Some(mut state) = shared.lock_unless_busy() else {
-                continue;
-            };
-            maintain_tables(&mut state);
-            if state.eviction.evicting {
-                // A round that ran out of time goes on here until memory fits (Redis's
-                // evictionTimeProc).
-                crate::memory::perform_evictions(&mut state, shared.clock.now_ms());
+            match shared.lock_unless_busy() {
+                Some(mut state) => tick_work(&mut state, shared.clock.now_ms()),
+                None => continue,
             }
-            persistence_cron(&mut state, shared.clock.now_ms());
             slow_cycle_left = tick.mul_f64(SLOW_CYCLE_SHARE);
+            // Clients waiting meanwhile go before the expiry cycle's first slice.
+            tokio::task::yield_now().await;
         }
         if !slow_cycle_left.is_zero() {
             let started = Instant::now();
@@ -125,13 +121,34 @@ fn persistence_cron(state: &mut State, now_ms: i64) {
     }
 }
 
-/// Tables shrink after mass deletions, then move along their (incremental) rehash.
+/// What each tick does besides the expiry cycle.
+fn tick_work(state: &mut State, now_ms: i64) {
+    maintain_tables(state);
+    if state.eviction.evicting {
+        // A round that ran out of time goes on here until memory fits (Redis's
+        // evictionTimeProc).
+        crate::memory::perform_evictions(state, now_ms);
+    }
+    persistence_cron(state, now_ms);
+}
+
+/// Tables shrink after mass deletions, then one table moves along its (incremental) rehash for
+/// at most `REHASH_BUDGET`, the first found rehashing (Redis's databasesCron), so that a tick
+/// never holds the server longer than that for rehashing whatever the number of databases.
 fn maintain_tables(state: &mut State) {
     for db in &mut state.dbs {
         db.keys.shrink_if_needed();
         db.expires.shrink_if_needed();
-        db.keys.rehash_for(REHASH_BUDGET);
-        db.expires.rehash_for(REHASH_BUDGET);
+    }
+    for db in &mut state.dbs {
+        if db.keys.is_rehashing() {
+            db.keys.rehash_for(REHASH_BUDGET);
+            return;
+        }
+        if db.expires.is_rehashing() {
+            db.expires.rehash_for(REHASH_BUDGET);
+            return;
+        }
     }
 }
 

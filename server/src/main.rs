@@ -9,6 +9,16 @@ use understudy::{Config, MemoryProbe, Server, REDIS_VERSION};
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
+/// jemalloc returns freed pages to the system from a thread of its own, as redis-server has it
+/// do (`jemalloc-bg-thread yes`): otherwise the purge runs inside whatever call frees, and a
+/// mass expiry or a big DEL stalls the command loop for milliseconds at a time.
+#[cfg(not(target_env = "msvc"))]
+fn purge_in_background() {
+    if let Err(e) = tikv_jemalloc_ctl::background_thread::write(true) {
+        tracing::warn!("jemalloc: no background purging thread: {e}");
+    }
+}
+
 /// jemalloc's count of allocated bytes (its statistics refresh when the epoch advances).
 #[cfg(not(target_env = "msvc"))]
 fn jemalloc_allocated() -> u64 {
@@ -56,6 +66,8 @@ fn main() -> ExitCode {
         }
     };
     init_logging(&config);
+    #[cfg(not(target_env = "msvc"))]
+    purge_in_background();
     // Multi-threaded even with one worker: a script running past busy-reply-threshold hands
     // the other connections to a fresh worker (block_in_place), which answers them -BUSY and
     // lets SCRIPT KILL through. A current-thread runtime could serve nobody until it ends.
