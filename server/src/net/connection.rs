@@ -1,12 +1,16 @@
 //! One client connection: read what arrived, run every whole request in it under one hold of the
 //! state lock, write all the replies with one write, repeat.
 
+use std::cell::RefCell;
+use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::futures::Notified;
+use tokio::sync::Notify;
 
 use crate::client::Client;
 use crate::commands::table::{flags, CommandTable, Lookup};
@@ -19,6 +23,14 @@ const READ_CHUNK: usize = 16 * 1024;
 /// Output buffers that grew past this (a large reply) are given back after the write.
 const OUTPUT_KEEP: usize = 64 * 1024;
 
+thread_local! {
+    /// The read buffer the connections of a worker thread share: a connection reads into it
+    /// and runs what arrived from it, and keeps a buffer of its own only while part of a
+    /// request is left over. An idle connection then holds no read buffer, and the one buffer
+    /// stays in the cache however many connections take turns.
+    static SHARED_INPUT: RefCell<BytesMut> = RefCell::new(BytesMut::new());
+}
+
 /// Who is on the other end, as CLIENT LIST shows it.
 pub struct Peer {
     pub addr: String,
@@ -27,11 +39,51 @@ pub struct Peer {
     pub unix_socket: bool,
 }
 
-pub async fn serve<S>(shared: Arc<Shared>, mut stream: S, peer: Peer)
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    let mut input = BytesMut::with_capacity(READ_CHUNK);
+/// A stream whose readiness can be awaited apart from the read itself, so that a connection
+/// needs no buffer while it waits.
+pub trait Socket: AsyncRead + AsyncWrite + Unpin {
+    fn wait_readable(&self) -> impl std::future::Future<Output = std::io::Result<()>> + Send;
+    fn try_read_into(&self, buf: &mut BytesMut) -> std::io::Result<usize>;
+}
+
+/// Reads into `buf`'s spare room; a read that did not fill it emptied the socket, so the
+/// readiness is dropped along with it (as tokio's own `poll_read` does): the next round waits
+/// for new data instead of finding out with a read that returns nothing.
+macro_rules! socket_impl {
+    ($stream:ty) => {
+        impl Socket for $stream {
+            fn wait_readable(
+                &self,
+            ) -> impl std::future::Future<Output = std::io::Result<()>> + Send {
+                self.readable()
+            }
+
+            fn try_read_into(&self, buf: &mut BytesMut) -> std::io::Result<usize> {
+                let room = buf.capacity() - buf.len();
+                let mut got = 0;
+                let drained = self.try_io(tokio::io::Interest::READABLE, || {
+                    got = self.try_read_buf(buf)?;
+                    if got > 0 && got < room {
+                        Err(std::io::ErrorKind::WouldBlock.into())
+                    } else {
+                        Ok(got)
+                    }
+                });
+                match drained {
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && got > 0 => Ok(got),
+                    other => other,
+                }
+            }
+        }
+    };
+}
+
+socket_impl!(tokio::net::TcpStream);
+#[cfg(unix)]
+socket_impl!(tokio::net::UnixStream);
+
+pub async fn serve<S: Socket>(shared: Arc<Shared>, mut stream: S, peer: Peer) {
+    let mut input = BytesMut::new();
     let mut out = ReplyBuf::new(Resp::V2);
     let mut request = Request::default();
     let registered = {
@@ -77,7 +129,16 @@ where
     };
     tracing::debug!(id, "client connected");
 
+    // Both waits live as long as the connection: re-creating them on every round would
+    // register and unregister a waiter each time.
     let mut shutdown = shared.shutdown.subscribe();
+    let stopping = shutdown.wait_for(|stop| *stop);
+    // The stop is the only value ever sent: a change seen through this second receiver (an
+    // atomic load) is the stop, where polling `stopping` takes a lock.
+    let stop_seen = shared.shutdown.subscribe();
+    tokio::pin!(stopping);
+    let notified = waker.notified();
+    tokio::pin!(notified);
     // Requests that arrived while a busy script kept this connection from registering run
     // at once.
     let mut outcome = Outcome {
@@ -85,26 +146,27 @@ where
         ..Outcome::default()
     };
     let mut last_read = Instant::now();
-    let mut bytes_read = 0;
     let mut more_output = false;
 
     while !outcome.close {
-        if *shutdown.borrow() {
+        if stop_seen.has_changed().unwrap_or(true) {
             break;
         }
         let wake_in = outcome.wake_in(last_read);
+        let mut readable = false;
         // Output queued while the last replies were being written is taken at once.
         if !std::mem::take(&mut more_output) {
+            // Input first: a connection with requests waiting never polls the other two,
+            // whose polls take a lock each. What others queued is taken by every round of
+            // processing anyway, and a stop is seen at the top of the loop.
             tokio::select! {
-                _ = shutdown.changed() => break,
-                _ = waker.notified() => {}
-                read = stream.read_buf(&mut input) => match read {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => {
-                        last_read = Instant::now();
-                        bytes_read = n;
-                    }
+                biased;
+                ready = stream.wait_readable() => match ready {
+                    Ok(()) => readable = true,
+                    Err(_) => break,
                 },
+                _ = &mut notified => notified.set(waker.notified()),
+                _ = &mut stopping => break,
                 _ = sleep_or_never(wake_in) => {
                     if outcome.idle_timeout.is_some_and(|t| last_read.elapsed() >= t) {
                         tracing::debug!(id, "closing idle client");
@@ -113,17 +175,32 @@ where
                 }
             }
         }
-        outcome = process(
-            &shared,
-            id,
-            &mut input,
-            std::mem::take(&mut bytes_read),
-            &mut request,
-            &mut out,
-        );
+        outcome = if readable {
+            match read_and_process(&shared, id, &stream, &mut input, &mut request, &mut out) {
+                Read::Processed(outcome) => {
+                    last_read = Instant::now();
+                    outcome
+                }
+                Read::Nothing => continue,
+                Read::Closed => break,
+            }
+        } else {
+            process(&shared, id, &mut input, 0, &mut request, &mut out)
+        };
+        if input.is_empty() && input.capacity() > 0 {
+            input = BytesMut::new();
+        }
         if !out.buf.is_empty() {
             in_flight.store(out.buf.len(), Ordering::Relaxed);
-            let written = write_unless_closed(&mut stream, &out.buf, &waker, &shared, id).await;
+            let written = write_unless_closed(
+                &mut stream,
+                &out.buf,
+                &waker,
+                notified.as_mut(),
+                &shared,
+                id,
+            )
+            .await;
             in_flight.store(0, Ordering::Relaxed);
             match written {
                 Written::All { woken } => more_output = woken,
@@ -133,9 +210,6 @@ where
             if out.buf.capacity() > OUTPUT_KEEP {
                 out.buf = Vec::new();
             }
-        }
-        if input.capacity() - input.len() < 1024 {
-            input.reserve(READ_CHUNK);
         }
     }
 
@@ -148,6 +222,65 @@ where
     state.clients.remove(&id);
     drop(state);
     tracing::debug!(id, "client disconnected");
+}
+
+/// What a read on a readable stream led to.
+enum Read {
+    /// Bytes arrived and what they completed ran.
+    Processed(Outcome),
+    /// The readiness was spurious.
+    Nothing,
+    /// The peer closed, or the read failed.
+    Closed,
+}
+
+/// Reads what the stream has and runs the whole requests in it. A connection holding part of
+/// a request reads the rest into its own buffer, after that part; otherwise the thread's
+/// shared buffer takes the read, and the connection keeps only what is left of it once the
+/// requests ran.
+fn read_and_process<S: Socket>(
+    shared: &Shared,
+    id: u64,
+    stream: &S,
+    input: &mut BytesMut,
+    request: &mut Request,
+    out: &mut ReplyBuf,
+) -> Read {
+    if !input.is_empty() {
+        return read_then_process(shared, id, stream, input, request, out);
+    }
+    SHARED_INPUT.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => {
+            let read = read_then_process(shared, id, stream, &mut buf, request, out);
+            if !buf.is_empty() {
+                input.extend_from_slice(&buf);
+                buf.clear();
+            }
+            read
+        }
+        // The shared buffer is never lent across an await, so it is free whenever a
+        // connection runs; should that ever not hold, the connection's own buffer serves.
+        Err(_) => read_then_process(shared, id, stream, input, request, out),
+    })
+}
+
+fn read_then_process<S: Socket>(
+    shared: &Shared,
+    id: u64,
+    stream: &S,
+    buf: &mut BytesMut,
+    request: &mut Request,
+    out: &mut ReplyBuf,
+) -> Read {
+    if buf.capacity() - buf.len() < 1024 {
+        buf.reserve(READ_CHUNK);
+    }
+    match stream.try_read_into(buf) {
+        Ok(0) => Read::Closed,
+        Ok(n) => Read::Processed(process(shared, id, buf, n, request, out)),
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Read::Nothing,
+        Err(_) => Read::Closed,
+    }
 }
 
 /// What the connection does after a round of processing.
@@ -199,10 +332,11 @@ enum Written {
 
 /// Writes `buf` whole, unless the client is closed meanwhile (an output buffer limit passed, a
 /// CLIENT KILL): a subscriber that does not read must not hold its task, or its memory, forever.
-async fn write_unless_closed<S>(
+async fn write_unless_closed<'a, S>(
     stream: &mut S,
     buf: &[u8],
-    waker: &tokio::sync::Notify,
+    waker: &'a Notify,
+    mut notified: Pin<&mut Notified<'a>>,
     shared: &Shared,
     id: u64,
 ) -> Written
@@ -218,7 +352,8 @@ where
                 Ok(0) | Err(_) => return Written::Closed,
                 Ok(n) => written += n,
             },
-            _ = waker.notified() => {
+            _ = notified.as_mut() => {
+                notified.set(waker.notified());
                 let closing = shared
                     .state
                     .lock()
@@ -511,6 +646,7 @@ async fn serve_unregistered_while_busy<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    input.reserve(READ_CHUNK);
     tokio::select! {
         read = stream.read_buf(input) => match read {
             Ok(0) | Err(_) => return false,
@@ -526,4 +662,85 @@ where
         out.buf.clear();
     }
     !outcome.close
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use tokio::net::{TcpListener, TcpStream};
+
+    async fn socket_pair() -> (TcpStream, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        (client, server)
+    }
+
+    /// Reads what `server` has once it is readable, as the connection loop does.
+    async fn read_round(
+        shared: &Shared,
+        server: &TcpStream,
+        input: &mut BytesMut,
+        out: &mut ReplyBuf,
+    ) -> Outcome {
+        let mut request = Request::default();
+        loop {
+            server.wait_readable().await.unwrap();
+            match read_and_process(shared, 1, server, input, &mut request, out) {
+                Read::Processed(outcome) => return outcome,
+                Read::Nothing => continue,
+                Read::Closed => panic!("the connection closed"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn only_a_partial_request_is_kept_by_the_connection() {
+        let shared = Shared::new(Config::default());
+        shared
+            .state
+            .lock()
+            .clients
+            .insert(1, Client::new(1, String::new(), String::new(), 0, 0));
+        let (mut client, server) = socket_pair().await;
+        let mut input = BytesMut::new();
+        let mut out = ReplyBuf::new(Resp::V2);
+
+        client
+            .write_all(b"*1\r\n$4\r\nPING\r\n*1\r\n$4\r\nPI")
+            .await
+            .unwrap();
+        read_round(&shared, &server, &mut input, &mut out).await;
+        assert_eq!(out.buf, b"+PONG\r\n");
+        assert_eq!(&input[..], b"*1\r\n$4\r\nPI");
+        assert!(SHARED_INPUT.with(|buf| buf.borrow().is_empty()));
+
+        out.buf.clear();
+        client.write_all(b"NG\r\n").await.unwrap();
+        read_round(&shared, &server, &mut input, &mut out).await;
+        assert_eq!(out.buf, b"+PONG\r\n");
+        assert!(input.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_closed_peer_ends_the_read() {
+        let shared = Shared::new(Config::default());
+        let (client, server) = socket_pair().await;
+        drop(client);
+        server.wait_readable().await.unwrap();
+        let mut input = BytesMut::new();
+        let mut out = ReplyBuf::new(Resp::V2);
+        let read = read_and_process(
+            &shared,
+            1,
+            &server,
+            &mut input,
+            &mut Request::default(),
+            &mut out,
+        );
+        assert!(matches!(read, Read::Closed));
+    }
 }
