@@ -5,6 +5,7 @@ use std::cell::RefCell;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, BytesMut};
@@ -41,8 +42,10 @@ pub struct Peer {
 
 /// A stream whose readiness can be awaited apart from the read itself, so that a connection
 /// needs no buffer while it waits.
-pub trait Socket: AsyncRead + AsyncWrite + Unpin {
-    fn wait_readable(&self) -> impl std::future::Future<Output = std::io::Result<()>> + Send;
+pub trait Socket: AsyncRead + AsyncWrite + Unpin + Send + Sync {
+    /// Ready once the stream is readable; the waker is kept in the stream's registration (as
+    /// `poll_read` keeps it), so the wait holds no waiter of its own.
+    fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>>;
     fn try_read_into(&self, buf: &mut BytesMut) -> std::io::Result<usize>;
 }
 
@@ -52,10 +55,8 @@ pub trait Socket: AsyncRead + AsyncWrite + Unpin {
 macro_rules! socket_impl {
     ($stream:ty) => {
         impl Socket for $stream {
-            fn wait_readable(
-                &self,
-            ) -> impl std::future::Future<Output = std::io::Result<()>> + Send {
-                self.readable()
+            fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+                self.poll_read_ready(cx)
             }
 
             fn try_read_into(&self, buf: &mut BytesMut) -> std::io::Result<usize> {
@@ -92,13 +93,15 @@ pub async fn serve<S: Socket>(shared: Arc<Shared>, mut stream: S, peer: Peer) {
                 break state;
             }
             // A busy script holds the state: answer what comes meanwhile without it.
-            if !serve_unregistered_while_busy(
+            // Boxed, as the other rare waits below: the task's future is as large as its
+            // largest wait, and every idle connection holds one.
+            if !Box::pin(serve_unregistered_while_busy(
                 &shared,
                 &mut stream,
                 &mut input,
                 &mut request,
                 &mut out,
-            )
+            ))
             .await
             {
                 return;
@@ -130,13 +133,10 @@ pub async fn serve<S: Socket>(shared: Arc<Shared>, mut stream: S, peer: Peer) {
     tracing::debug!(id, "client connected");
 
     // Both waits live as long as the connection: re-creating them on every round would
-    // register and unregister a waiter each time.
-    let mut shutdown = shared.shutdown.subscribe();
-    let stopping = shutdown.wait_for(|stop| *stop);
-    // The stop is the only value ever sent: a change seen through this second receiver (an
-    // atomic load) is the stop, where polling `stopping` takes a lock.
-    let stop_seen = shared.shutdown.subscribe();
-    tokio::pin!(stopping);
+    // register and unregister a waiter each time. The stop's is made before the flag is first
+    // read, so a stop is either seen by the flag or wakes the wait.
+    let stop_wakeup = shared.stop_wakeup.notified();
+    tokio::pin!(stop_wakeup);
     let notified = waker.notified();
     tokio::pin!(notified);
     // Requests that arrived while a busy script kept this connection from registering run
@@ -147,9 +147,10 @@ pub async fn serve<S: Socket>(shared: Arc<Shared>, mut stream: S, peer: Peer) {
     };
     let mut last_read = Instant::now();
     let mut more_output = false;
+    let mut timer = None;
 
     while !outcome.close {
-        if stop_seen.has_changed().unwrap_or(true) {
+        if shared.stopping.load(Ordering::Acquire) {
             break;
         }
         let wake_in = outcome.wake_in(last_read);
@@ -161,13 +162,13 @@ pub async fn serve<S: Socket>(shared: Arc<Shared>, mut stream: S, peer: Peer) {
             // processing anyway, and a stop is seen at the top of the loop.
             tokio::select! {
                 biased;
-                ready = stream.wait_readable() => match ready {
+                ready = std::future::poll_fn(|cx| stream.poll_readable(cx)) => match ready {
                     Ok(()) => readable = true,
                     Err(_) => break,
                 },
                 _ = &mut notified => notified.set(waker.notified()),
-                _ = &mut stopping => break,
-                _ = sleep_or_never(wake_in) => {
+                _ = &mut stop_wakeup => break,
+                _ = sleep_or_never(&mut timer, wake_in) => {
                     if outcome.idle_timeout.is_some_and(|t| last_read.elapsed() >= t) {
                         tracing::debug!(id, "closing idle client");
                         break;
@@ -214,7 +215,7 @@ pub async fn serve<S: Socket>(shared: Arc<Shared>, mut stream: S, peer: Peer) {
     }
 
     let _ = stream.shutdown().await;
-    let mut state = shared.lock_when_not_busy().await;
+    let mut state = Box::pin(shared.lock_when_not_busy()).await;
     crate::blocking::forget_client(&mut state, id);
     commands::transactions::forget_watches(&mut state, id);
     crate::pubsub::forget_client(&mut state, id);
@@ -370,11 +371,19 @@ where
     Written::All { woken }
 }
 
-async fn sleep_or_never(duration: Option<Duration>) {
-    match duration {
-        Some(d) => tokio::time::sleep(d).await,
-        None => std::future::pending().await,
-    }
+/// Sleeps for `duration` on the connection's timer, made the first time one is needed and
+/// reset after: most connections never set one, and a timer is large.
+async fn sleep_or_never(
+    timer: &mut Option<Pin<Box<tokio::time::Sleep>>>,
+    duration: Option<Duration>,
+) {
+    let Some(duration) = duration else {
+        return std::future::pending().await;
+    };
+    let deadline = tokio::time::Instant::now() + duration;
+    let sleep = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+    sleep.as_mut().reset(deadline);
+    sleep.await
 }
 
 /// Is this request held back by CLIENT PAUSE? ALL holds everything; WRITE holds commands that
@@ -688,7 +697,9 @@ mod tests {
     ) -> Outcome {
         let mut request = Request::default();
         loop {
-            server.wait_readable().await.unwrap();
+            std::future::poll_fn(|cx| server.poll_readable(cx))
+                .await
+                .unwrap();
             match read_and_process(shared, 1, server, input, &mut request, out) {
                 Read::Processed(outcome) => return outcome,
                 Read::Nothing => continue,
@@ -730,7 +741,9 @@ mod tests {
         let shared = Shared::new(Config::default());
         let (client, server) = socket_pair().await;
         drop(client);
-        server.wait_readable().await.unwrap();
+        std::future::poll_fn(|cx| server.poll_readable(cx))
+            .await
+            .unwrap();
         let mut input = BytesMut::new();
         let mut out = ReplyBuf::new(Resp::V2);
         let read = read_and_process(
