@@ -56,7 +56,7 @@ pub struct CommandStats {
 
 pub struct State {
     pub dbs: Vec<Db>,
-    pub clients: HashMap<ClientId, Client, ahash::RandomState>,
+    pub clients: HashMap<ClientId, Box<Client>, ahash::RandomState>,
     pub config: Config,
     pub stats: Stats,
     pub command_stats: HashMap<&'static str, CommandStats, ahash::RandomState>,

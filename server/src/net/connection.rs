@@ -120,7 +120,7 @@ pub async fn serve<S: Socket>(shared: Arc<Shared>, mut stream: S, peer: Peer) {
             client.is_unix_socket = peer.unix_socket;
             let waker = client.waker.clone();
             let in_flight = client.output_in_flight.clone();
-            state.clients.insert(id, client);
+            state.clients.insert(id, Box::new(client));
             Some((id, waker, in_flight))
         }
     };
@@ -711,11 +711,10 @@ mod tests {
     #[tokio::test]
     async fn only_a_partial_request_is_kept_by_the_connection() {
         let shared = Shared::new(Config::default());
-        shared
-            .state
-            .lock()
-            .clients
-            .insert(1, Client::new(1, String::new(), String::new(), 0, 0));
+        shared.state.lock().clients.insert(
+            1,
+            Box::new(Client::new(1, String::new(), String::new(), 0, 0)),
+        );
         let (mut client, server) = socket_pair().await;
         let mut input = BytesMut::new();
         let mut out = ReplyBuf::new(Resp::V2);
