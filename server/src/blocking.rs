@@ -92,19 +92,19 @@ pub fn block(
         }
     }
     if let Some(client) = state.clients.get_mut(&client_id) {
-        client.blocked = Some(Blocked {
+        client.blocked = Some(Box::new(Blocked {
             args,
             db,
             keys: request.keys,
             deadline_ms: request.deadline_ms,
             waits_for: request.waits_for,
             on_missing_key: request.on_missing_key,
-        });
+        }));
     }
 }
 
 /// Takes a client out of every queue it waits in; the caller writes its reply.
-pub fn unblock(state: &mut State, client_id: ClientId) -> Option<Blocked> {
+pub fn unblock(state: &mut State, client_id: ClientId) -> Option<Box<Blocked>> {
     let blocked = state.clients.get_mut(&client_id)?.blocked.take()?;
     state.blocking.forget(client_id, blocked.db, &blocked.keys);
     Some(blocked)

@@ -51,8 +51,9 @@ pub struct Client {
     /// Wakes the connection's task when someone else queued output or asked it to close.
     pub waker: Arc<Notify>,
     pub is_unix_socket: bool,
-    /// Set while the client waits in a blocking command.
-    pub blocked: Option<crate::blocking::Blocked>,
+    /// Set while the client waits in a blocking command (boxed: most clients never block,
+    /// and every client's size counts once thousands are connected).
+    pub blocked: Option<Box<crate::blocking::Blocked>>,
     /// Commands queued since MULTI; `None` outside a transaction.
     pub multi: Option<Vec<crate::protocol::OwnedArgs>>,
     /// A command was refused while queueing: EXEC will abort (Redis's CLIENT_DIRTY_EXEC).

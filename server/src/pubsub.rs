@@ -336,7 +336,7 @@ mod tests {
         let mut state = State::new(Config::default(), 0);
         for id in 1..=n {
             let client = Client::new(id, format!("127.0.0.1:{id}"), String::new(), 0, 0);
-            state.clients.insert(id, client);
+            state.clients.insert(id, Box::new(client));
         }
         state
     }

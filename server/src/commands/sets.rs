@@ -906,7 +906,7 @@ mod tests {
         let shared = Shared::new(Config::default());
         let mut state = shared.state.lock();
         let client = crate::client::Client::new(1, String::new(), String::new(), 0, 0);
-        state.clients.insert(1, client);
+        state.clients.insert(1, Box::new(client));
         commands
             .iter()
             .map(|line| {

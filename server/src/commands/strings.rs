@@ -983,7 +983,7 @@ mod tests {
         let shared = Shared::new(Config::default());
         let mut state = shared.state.lock();
         let client = crate::client::Client::new(1, String::new(), String::new(), 0, 0);
-        state.clients.insert(1, client);
+        state.clients.insert(1, Box::new(client));
         for line in commands {
             let mut args = OwnedArgs::default();
             for word in line.split(' ') {

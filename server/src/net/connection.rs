@@ -1,12 +1,17 @@
 //! One client connection: read what arrived, run every whole request in it under one hold of the
 //! state lock, write all the replies with one write, repeat.
 
+use std::cell::RefCell;
+use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::futures::Notified;
+use tokio::sync::Notify;
 
 use crate::client::Client;
 use crate::commands::table::{flags, CommandTable, Lookup};
@@ -19,6 +24,14 @@ const READ_CHUNK: usize = 16 * 1024;
 /// Output buffers that grew past this (a large reply) are given back after the write.
 const OUTPUT_KEEP: usize = 64 * 1024;
 
+thread_local! {
+    /// The read buffer the connections of a worker thread share: a connection reads into it
+    /// and runs what arrived from it, and keeps a buffer of its own only while part of a
+    /// request is left over. An idle connection then holds no read buffer, and the one buffer
+    /// stays in the cache however many connections take turns.
+    static SHARED_INPUT: RefCell<BytesMut> = RefCell::new(BytesMut::new());
+}
+
 /// Who is on the other end, as CLIENT LIST shows it.
 pub struct Peer {
     pub addr: String,
@@ -27,11 +40,51 @@ pub struct Peer {
     pub unix_socket: bool,
 }
 
-pub async fn serve<S>(shared: Arc<Shared>, mut stream: S, peer: Peer)
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    let mut input = BytesMut::with_capacity(READ_CHUNK);
+/// A stream whose readiness can be awaited apart from the read itself, so that a connection
+/// needs no buffer while it waits.
+pub trait Socket: AsyncRead + AsyncWrite + Unpin + Send + Sync {
+    /// Ready once the stream is readable; the waker is kept in the stream's registration (as
+    /// `poll_read` keeps it), so the wait holds no waiter of its own.
+    fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>>;
+    fn try_read_into(&self, buf: &mut BytesMut) -> std::io::Result<usize>;
+}
+
+/// Reads into `buf`'s spare room; a read that did not fill it emptied the socket, so the
+/// readiness is dropped along with it (as tokio's own `poll_read` does): the next round waits
+/// for new data instead of finding out with a read that returns nothing.
+macro_rules! socket_impl {
+    ($stream:ty) => {
+        impl Socket for $stream {
+            fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+                self.poll_read_ready(cx)
+            }
+
+            fn try_read_into(&self, buf: &mut BytesMut) -> std::io::Result<usize> {
+                let room = buf.capacity() - buf.len();
+                let mut got = 0;
+                let drained = self.try_io(tokio::io::Interest::READABLE, || {
+                    got = self.try_read_buf(buf)?;
+                    if got > 0 && got < room {
+                        Err(std::io::ErrorKind::WouldBlock.into())
+                    } else {
+                        Ok(got)
+                    }
+                });
+                match drained {
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && got > 0 => Ok(got),
+                    other => other,
+                }
+            }
+        }
+    };
+}
+
+socket_impl!(tokio::net::TcpStream);
+#[cfg(unix)]
+socket_impl!(tokio::net::UnixStream);
+
+pub async fn serve<S: Socket>(shared: Arc<Shared>, mut stream: S, peer: Peer) {
+    let mut input = BytesMut::new();
     let mut out = ReplyBuf::new(Resp::V2);
     let mut request = Request::default();
     let registered = {
@@ -40,13 +93,15 @@ where
                 break state;
             }
             // A busy script holds the state: answer what comes meanwhile without it.
-            if !serve_unregistered_while_busy(
+            // Boxed, as the other rare waits below: the task's future is as large as its
+            // largest wait, and every idle connection holds one.
+            if !Box::pin(serve_unregistered_while_busy(
                 &shared,
                 &mut stream,
                 &mut input,
                 &mut request,
                 &mut out,
-            )
+            ))
             .await
             {
                 return;
@@ -65,7 +120,7 @@ where
             client.is_unix_socket = peer.unix_socket;
             let waker = client.waker.clone();
             let in_flight = client.output_in_flight.clone();
-            state.clients.insert(id, client);
+            state.clients.insert(id, Box::new(client));
             Some((id, waker, in_flight))
         }
     };
@@ -77,7 +132,13 @@ where
     };
     tracing::debug!(id, "client connected");
 
-    let mut shutdown = shared.shutdown.subscribe();
+    // Both waits live as long as the connection: re-creating them on every round would
+    // register and unregister a waiter each time. The stop's is made before the flag is first
+    // read, so a stop is either seen by the flag or wakes the wait.
+    let stop_wakeup = shared.stop_wakeup.notified();
+    tokio::pin!(stop_wakeup);
+    let notified = waker.notified();
+    tokio::pin!(notified);
     // Requests that arrived while a busy script kept this connection from registering run
     // at once.
     let mut outcome = Outcome {
@@ -85,27 +146,29 @@ where
         ..Outcome::default()
     };
     let mut last_read = Instant::now();
-    let mut bytes_read = 0;
     let mut more_output = false;
+    let mut timer = None;
 
     while !outcome.close {
-        if *shutdown.borrow() {
+        if shared.stopping.load(Ordering::Acquire) {
             break;
         }
         let wake_in = outcome.wake_in(last_read);
+        let mut readable = false;
         // Output queued while the last replies were being written is taken at once.
         if !std::mem::take(&mut more_output) {
+            // Input first: a connection with requests waiting never polls the other two,
+            // whose polls take a lock each. What others queued is taken by every round of
+            // processing anyway, and a stop is seen at the top of the loop.
             tokio::select! {
-                _ = shutdown.changed() => break,
-                _ = waker.notified() => {}
-                read = stream.read_buf(&mut input) => match read {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => {
-                        last_read = Instant::now();
-                        bytes_read = n;
-                    }
+                biased;
+                ready = std::future::poll_fn(|cx| stream.poll_readable(cx)) => match ready {
+                    Ok(()) => readable = true,
+                    Err(_) => break,
                 },
-                _ = sleep_or_never(wake_in) => {
+                _ = &mut notified => notified.set(waker.notified()),
+                _ = &mut stop_wakeup => break,
+                _ = sleep_or_never(&mut timer, wake_in) => {
                     if outcome.idle_timeout.is_some_and(|t| last_read.elapsed() >= t) {
                         tracing::debug!(id, "closing idle client");
                         break;
@@ -113,17 +176,32 @@ where
                 }
             }
         }
-        outcome = process(
-            &shared,
-            id,
-            &mut input,
-            std::mem::take(&mut bytes_read),
-            &mut request,
-            &mut out,
-        );
+        outcome = if readable {
+            match read_and_process(&shared, id, &stream, &mut input, &mut request, &mut out) {
+                Read::Processed(outcome) => {
+                    last_read = Instant::now();
+                    outcome
+                }
+                Read::Nothing => continue,
+                Read::Closed => break,
+            }
+        } else {
+            process(&shared, id, &mut input, 0, &mut request, &mut out)
+        };
+        if input.is_empty() && input.capacity() > 0 {
+            input = BytesMut::new();
+        }
         if !out.buf.is_empty() {
             in_flight.store(out.buf.len(), Ordering::Relaxed);
-            let written = write_unless_closed(&mut stream, &out.buf, &waker, &shared, id).await;
+            let written = write_unless_closed(
+                &mut stream,
+                &out.buf,
+                &waker,
+                notified.as_mut(),
+                &shared,
+                id,
+            )
+            .await;
             in_flight.store(0, Ordering::Relaxed);
             match written {
                 Written::All { woken } => more_output = woken,
@@ -134,13 +212,10 @@ where
                 out.buf = Vec::new();
             }
         }
-        if input.capacity() - input.len() < 1024 {
-            input.reserve(READ_CHUNK);
-        }
     }
 
     let _ = stream.shutdown().await;
-    let mut state = shared.lock_when_not_busy().await;
+    let mut state = Box::pin(shared.lock_when_not_busy()).await;
     crate::blocking::forget_client(&mut state, id);
     commands::transactions::forget_watches(&mut state, id);
     crate::pubsub::forget_client(&mut state, id);
@@ -148,6 +223,65 @@ where
     state.clients.remove(&id);
     drop(state);
     tracing::debug!(id, "client disconnected");
+}
+
+/// What a read on a readable stream led to.
+enum Read {
+    /// Bytes arrived and what they completed ran.
+    Processed(Outcome),
+    /// The readiness was spurious.
+    Nothing,
+    /// The peer closed, or the read failed.
+    Closed,
+}
+
+/// Reads what the stream has and runs the whole requests in it. A connection holding part of
+/// a request reads the rest into its own buffer, after that part; otherwise the thread's
+/// shared buffer takes the read, and the connection keeps only what is left of it once the
+/// requests ran.
+fn read_and_process<S: Socket>(
+    shared: &Shared,
+    id: u64,
+    stream: &S,
+    input: &mut BytesMut,
+    request: &mut Request,
+    out: &mut ReplyBuf,
+) -> Read {
+    if !input.is_empty() {
+        return read_then_process(shared, id, stream, input, request, out);
+    }
+    SHARED_INPUT.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => {
+            let read = read_then_process(shared, id, stream, &mut buf, request, out);
+            if !buf.is_empty() {
+                input.extend_from_slice(&buf);
+                buf.clear();
+            }
+            read
+        }
+        // The shared buffer is never lent across an await, so it is free whenever a
+        // connection runs; should that ever not hold, the connection's own buffer serves.
+        Err(_) => read_then_process(shared, id, stream, input, request, out),
+    })
+}
+
+fn read_then_process<S: Socket>(
+    shared: &Shared,
+    id: u64,
+    stream: &S,
+    buf: &mut BytesMut,
+    request: &mut Request,
+    out: &mut ReplyBuf,
+) -> Read {
+    if buf.capacity() - buf.len() < 1024 {
+        buf.reserve(READ_CHUNK);
+    }
+    match stream.try_read_into(buf) {
+        Ok(0) => Read::Closed,
+        Ok(n) => Read::Processed(process(shared, id, buf, n, request, out)),
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Read::Nothing,
+        Err(_) => Read::Closed,
+    }
 }
 
 /// What the connection does after a round of processing.
@@ -199,10 +333,11 @@ enum Written {
 
 /// Writes `buf` whole, unless the client is closed meanwhile (an output buffer limit passed, a
 /// CLIENT KILL): a subscriber that does not read must not hold its task, or its memory, forever.
-async fn write_unless_closed<S>(
+async fn write_unless_closed<'a, S>(
     stream: &mut S,
     buf: &[u8],
-    waker: &tokio::sync::Notify,
+    waker: &'a Notify,
+    mut notified: Pin<&mut Notified<'a>>,
     shared: &Shared,
     id: u64,
 ) -> Written
@@ -218,7 +353,8 @@ where
                 Ok(0) | Err(_) => return Written::Closed,
                 Ok(n) => written += n,
             },
-            _ = waker.notified() => {
+            _ = notified.as_mut() => {
+                notified.set(waker.notified());
                 let closing = shared
                     .state
                     .lock()
@@ -235,11 +371,19 @@ where
     Written::All { woken }
 }
 
-async fn sleep_or_never(duration: Option<Duration>) {
-    match duration {
-        Some(d) => tokio::time::sleep(d).await,
-        None => std::future::pending().await,
-    }
+/// Sleeps for `duration` on the connection's timer, made the first time one is needed and
+/// reset after: most connections never set one, and a timer is large.
+async fn sleep_or_never(
+    timer: &mut Option<Pin<Box<tokio::time::Sleep>>>,
+    duration: Option<Duration>,
+) {
+    let Some(duration) = duration else {
+        return std::future::pending().await;
+    };
+    let deadline = tokio::time::Instant::now() + duration;
+    let sleep = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+    sleep.as_mut().reset(deadline);
+    sleep.await
 }
 
 /// Is this request held back by CLIENT PAUSE? ALL holds everything; WRITE holds commands that
@@ -511,6 +655,7 @@ async fn serve_unregistered_while_busy<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    input.reserve(READ_CHUNK);
     tokio::select! {
         read = stream.read_buf(input) => match read {
             Ok(0) | Err(_) => return false,
@@ -526,4 +671,88 @@ where
         out.buf.clear();
     }
     !outcome.close
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use tokio::net::{TcpListener, TcpStream};
+
+    async fn socket_pair() -> (TcpStream, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        (client, server)
+    }
+
+    /// Reads what `server` has once it is readable, as the connection loop does.
+    async fn read_round(
+        shared: &Shared,
+        server: &TcpStream,
+        input: &mut BytesMut,
+        out: &mut ReplyBuf,
+    ) -> Outcome {
+        let mut request = Request::default();
+        loop {
+            std::future::poll_fn(|cx| server.poll_readable(cx))
+                .await
+                .unwrap();
+            match read_and_process(shared, 1, server, input, &mut request, out) {
+                Read::Processed(outcome) => return outcome,
+                Read::Nothing => continue,
+                Read::Closed => panic!("the connection closed"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn only_a_partial_request_is_kept_by_the_connection() {
+        let shared = Shared::new(Config::default());
+        shared.state.lock().clients.insert(
+            1,
+            Box::new(Client::new(1, String::new(), String::new(), 0, 0)),
+        );
+        let (mut client, server) = socket_pair().await;
+        let mut input = BytesMut::new();
+        let mut out = ReplyBuf::new(Resp::V2);
+
+        client
+            .write_all(b"*1\r\n$4\r\nPING\r\n*1\r\n$4\r\nPI")
+            .await
+            .unwrap();
+        read_round(&shared, &server, &mut input, &mut out).await;
+        assert_eq!(out.buf, b"+PONG\r\n");
+        assert_eq!(&input[..], b"*1\r\n$4\r\nPI");
+        assert!(SHARED_INPUT.with(|buf| buf.borrow().is_empty()));
+
+        out.buf.clear();
+        client.write_all(b"NG\r\n").await.unwrap();
+        read_round(&shared, &server, &mut input, &mut out).await;
+        assert_eq!(out.buf, b"+PONG\r\n");
+        assert!(input.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_closed_peer_ends_the_read() {
+        let shared = Shared::new(Config::default());
+        let (client, server) = socket_pair().await;
+        drop(client);
+        std::future::poll_fn(|cx| server.poll_readable(cx))
+            .await
+            .unwrap();
+        let mut input = BytesMut::new();
+        let mut out = ReplyBuf::new(Resp::V2);
+        let read = read_and_process(
+            &shared,
+            1,
+            &server,
+            &mut input,
+            &mut Request::default(),
+            &mut out,
+        );
+        assert!(matches!(read, Read::Closed));
+    }
 }

@@ -825,7 +825,7 @@ fn replay(
         let now_ms = shared.clock.now_ms();
         let mut client = Client::new(id, String::new(), String::new(), -1, now_ms);
         client.authenticated = true;
-        state.clients.insert(id, client);
+        state.clients.insert(id, Box::new(client));
         id
     };
     let outcome = replay_as(shared, client_id, name, &bytes);
