@@ -155,6 +155,7 @@ pub async fn serve<S: Socket>(shared: Arc<Shared>, mut stream: S, peer: Peer) {
         }
         let wake_in = outcome.wake_in(last_read);
         let mut readable = false;
+        let mut pushed = false;
         // Output queued while the last replies were being written is taken at once.
         if !std::mem::take(&mut more_output) {
             // Input first: a connection with requests waiting never polls the other two,
@@ -166,7 +167,10 @@ pub async fn serve<S: Socket>(shared: Arc<Shared>, mut stream: S, peer: Peer) {
                     Ok(()) => readable = true,
                     Err(_) => break,
                 },
-                _ = &mut notified => notified.set(waker.notified()),
+                _ = &mut notified => {
+                    notified.set(waker.notified());
+                    pushed = true;
+                }
                 _ = &mut stop_wakeup => break,
                 _ = sleep_or_never(&mut timer, wake_in) => {
                     if outcome.idle_timeout.is_some_and(|t| last_read.elapsed() >= t) {
@@ -175,6 +179,12 @@ pub async fn serve<S: Socket>(shared: Arc<Shared>, mut stream: S, peer: Peer) {
                     }
                 }
             }
+        }
+        if pushed {
+            // Others queued output for this client (messages, a blocked command's reply): the
+            // connections ready now run first, so that what they publish goes out in the same
+            // write, as Redis writes each client's output once per event-loop round.
+            tokio::task::yield_now().await;
         }
         outcome = if readable {
             match read_and_process(&shared, id, &stream, &mut input, &mut request, &mut out) {
