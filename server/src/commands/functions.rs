@@ -168,7 +168,6 @@ fn fcall_generic(ctx: &mut Ctx, read_only: bool) -> CmdResult {
         return Err("ERR Number of keys can't be negative".into());
     }
     let numkeys = numkeys as usize;
-    super::scripting::refuse_without_allow_oom(ctx.state, flags)?;
     if read_only && !flags.no_writes {
         return Err("ERR Can not execute a script with write flag using *_ro command.".into());
     }

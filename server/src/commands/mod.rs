@@ -461,7 +461,9 @@ fn refused_for_memory(
 }
 
 /// Whether a command is `denyoom`, the way Redis's getCommandFlags tells: a script or function
-/// that declares flags may grow memory unless it is `allow-oom` or `no-writes`.
+/// that declares flags may grow memory unless it is `allow-oom` or `no-writes`. Such a script
+/// is refused here, before it starts, so the check Redis repeats when a script starts
+/// ("allow-oom flag is not set on the script") has nothing left to catch.
 fn may_grow_memory(state: &State, cmd: &table::Command, args: Args<'_>) -> bool {
     match state.scripting.declared_flags(cmd.fullname, args) {
         Some(declared) => !(declared.allow_oom || declared.no_writes),

@@ -161,22 +161,6 @@ pub fn parse_numkeys(ctx: &Ctx) -> Result<usize, super::CmdError> {
     Ok(numkeys as usize)
 }
 
-/// Redis 7.2's scriptPrepareForRun: a script or function that declares its flags, may write and
-/// lacks `allow-oom` does not start while memory was over `maxmemory` when its command came in.
-pub fn refuse_without_allow_oom(
-    state: &crate::state::State,
-    flags: scripting::ScriptFlags,
-) -> CmdResult {
-    if state.eviction.out_of_memory_at_start
-        && state.config.hot.maxmemory != 0
-        && !flags.allow_oom
-        && !flags.no_writes
-    {
-        return Err("OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'".into());
-    }
-    Ok(())
-}
-
 fn eval_generic(ctx: &mut Ctx, by_sha: bool, read_only: bool) -> CmdResult {
     ctx.feed_monitors();
     let numkeys = parse_numkeys(ctx)?;
@@ -193,9 +177,6 @@ fn eval_generic(ctx: &mut Ctx, by_sha: bool, read_only: bool) -> CmdResult {
         return Err(NOSCRIPT.into());
     };
     let flags = script.flags;
-    if !flags.eval_compat {
-        refuse_without_allow_oom(ctx.state, flags)?;
-    }
     if read_only && !flags.eval_compat && !flags.no_writes {
         return Err("ERR Can not execute a script with write flag using *_ro command.".into());
     }
