@@ -116,6 +116,16 @@ static PARAMS: &[ParamDef] = &[
     param("tcp-keepalive", NON_NEGATIVE, "300"),
     param("protected-mode", Kind::Bool, "yes"),
     fixed("io-threads", Kind::Int { min: 1, max: 128 }, "1"),
+    // Understudy's own: how long after a request the worker keeps polling for the next one
+    // (net/busy_poll.rs); 0 sleeps at once, as Redis does.
+    param(
+        "busy-poll-us",
+        Kind::Int {
+            min: 0,
+            max: 1_000_000,
+        },
+        "100",
+    ),
     param("hz", Kind::Int { min: 1, max: 500 }, "10"),
     param(
         "proto-max-bulk-len",
@@ -612,6 +622,18 @@ mod tests {
         assert_eq!(c.set("databases", "4"), Err(ConfigError::Immutable));
         assert!(matches!(c.set("hz", "abc"), Err(ConfigError::Invalid(_))));
         assert_eq!(c.set("nope", "1"), Err(ConfigError::Unknown));
+    }
+
+    #[test]
+    fn busy_poll_window_is_understudys_own_parameter() {
+        let mut c = Config::default();
+        assert_eq!(c.get("busy-poll-us"), Some("100"));
+        c.set("busy-poll-us", "0").unwrap();
+        assert_eq!(c.int("busy-poll-us"), 0);
+        assert!(matches!(
+            c.set("busy-poll-us", "-1"),
+            Err(ConfigError::Invalid(_))
+        ));
     }
 
     #[test]

@@ -192,6 +192,7 @@ impl ServerBuilder {
         }
         load_data(&shared).await?;
         tasks.push(tokio::spawn(cron::run(shared.clone())));
+        tasks.push(tokio::spawn(net::busy_poll::run(shared.clone())));
         match addr {
             Some(addr) => tracing::info!("Ready to accept connections tcp on {addr}"),
             None => tracing::info!("Ready to accept connections"),

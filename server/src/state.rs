@@ -310,6 +310,8 @@ pub struct Shared {
     /// wake-up for the idle ones, whose wait costs less than a watch receiver's.
     pub stopping: AtomicBool,
     pub stop_wakeup: Notify,
+    /// Whether the worker keeps polling between requests (`busy-poll-us`).
+    pub busy_poll: crate::net::busy_poll::BusyPoll,
     /// Request limits, mirrored out of the config so that connections read them without the lock.
     pub proto_max_bulk_len: AtomicI64,
     pub query_buffer_limit: AtomicI64,
@@ -324,6 +326,7 @@ impl Shared {
         let clock = Clock::default();
         let proto_max_bulk_len = AtomicI64::new(config.int("proto-max-bulk-len"));
         let query_buffer_limit = AtomicI64::new(config.int("client-query-buffer-limit"));
+        let busy_poll = crate::net::busy_poll::BusyPoll::new(config.int("busy-poll-us"));
         let state = State::new(config, clock.now_ms());
         let script_watch = state.scripting.watch.clone();
         Arc::new(Shared {
@@ -332,6 +335,7 @@ impl Shared {
             shutdown: watch::channel(false).0,
             stopping: AtomicBool::new(false),
             stop_wakeup: Notify::new(),
+            busy_poll,
             proto_max_bulk_len,
             query_buffer_limit,
             local_addr: Mutex::new(None),
@@ -371,11 +375,12 @@ impl Shared {
         self.stop_wakeup.notify_waiters();
     }
 
-    /// Re-reads the limits the connections cache, after CONFIG SET.
+    /// Re-reads the limits the connections cache, and the busy-poll window, after CONFIG SET.
     pub fn refresh_limits(&self, config: &Config) {
         self.proto_max_bulk_len
             .store(config.int("proto-max-bulk-len"), Ordering::Relaxed);
         self.query_buffer_limit
             .store(config.int("client-query-buffer-limit"), Ordering::Relaxed);
+        self.busy_poll.set_window_us(config.int("busy-poll-us"));
     }
 }

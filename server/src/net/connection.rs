@@ -190,6 +190,7 @@ pub async fn serve<S: Socket>(shared: Arc<Shared>, mut stream: S, peer: Peer) {
             match read_and_process(&shared, id, &stream, &mut input, &mut request, &mut out) {
                 Read::Processed(outcome) => {
                     last_read = Instant::now();
+                    shared.busy_poll.input_arrived(last_read);
                     outcome
                 }
                 Read::Nothing => continue,

@@ -1,4 +1,5 @@
 //! Listeners and connections.
 
+pub mod busy_poll;
 pub mod connection;
 pub mod listener;

@@ -1,0 +1,299 @@
+//! Busy polling: while requests arrive less than `busy-poll-us` apart, the worker thread keeps
+//! polling the sockets between them instead of going to sleep in `epoll_wait`.
+//!
+//! A sleeping server costs every request a wake-up on both sides: the client's write has to
+//! wake the server's thread (the scheduler, often an interrupt to the other core), and the
+//! reply waits until that thread is running again. Redis pays it; with the thread still polling,
+//! a client that sends its next request right after a reply (most clients, and every test suite)
+//! gets its answers in about half the time, and a loaded server gets through more requests,
+//! because its clients' writes no longer wake anybody.
+//!
+//! Polling holds a core, so it stops as soon as requests come further apart than the window,
+//! and backs off while the thread has to wait for a CPU (more busy threads than cores: other
+//! servers, the tests that drive them), where it would take time from the very clients it waits
+//! for.
+
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
+
+use crate::state::Shared;
+
+/// How often, while polling, the thread looks at how long it waited for a CPU.
+const CONTENTION_CHECK_EVERY: Duration = Duration::from_millis(10);
+/// Waiting for a CPU more than this share of the time means the cores are oversubscribed.
+const CONTENDED_SHARE: f64 = 0.2;
+/// How long polling pauses when the cores are oversubscribed; it doubles up to the maximum
+/// while they stay so.
+const BACKOFF_FIRST: Duration = Duration::from_millis(100);
+const BACKOFF_MAX: Duration = Duration::from_millis(1600);
+
+pub struct BusyPoll {
+    /// The window in nanoseconds; 0 turns polling off.
+    window_ns: AtomicU64,
+    /// When input last arrived, in nanoseconds since `epoch()`.
+    last_input_ns: AtomicU64,
+    /// The last two arrivals were less than the window apart: requests are coming fast.
+    arriving_fast: AtomicBool,
+    /// The poller waits for input, to be woken by the next arrival.
+    sleeping: AtomicBool,
+    wakeup: Notify,
+}
+
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+fn nanos_since_epoch(at: Instant) -> u64 {
+    at.saturating_duration_since(epoch()).as_nanos() as u64
+}
+
+impl BusyPoll {
+    pub fn new(window_us: i64) -> Self {
+        // Fixed now, so that no arrival is ever at 0, which means "none yet".
+        epoch();
+        let poll = BusyPoll {
+            window_ns: AtomicU64::new(0),
+            last_input_ns: AtomicU64::new(0),
+            arriving_fast: AtomicBool::new(false),
+            sleeping: AtomicBool::new(true),
+            wakeup: Notify::new(),
+        };
+        poll.set_window_us(window_us);
+        poll
+    }
+
+    /// `busy-poll-us`, at start and on CONFIG SET.
+    pub fn set_window_us(&self, window_us: i64) {
+        let nanos = u64::try_from(window_us).unwrap_or(0).saturating_mul(1000);
+        self.window_ns.store(nanos, Ordering::Relaxed);
+    }
+
+    /// A connection read input at `at`.
+    pub fn input_arrived(&self, at: Instant) {
+        let window = self.window_ns.load(Ordering::Relaxed);
+        if window == 0 {
+            return;
+        }
+        let now = nanos_since_epoch(at);
+        let previous = self.last_input_ns.swap(now, Ordering::Relaxed);
+        let fast = previous != 0 && now.saturating_sub(previous) < window;
+        self.arriving_fast.store(fast, Ordering::Relaxed);
+        if self.sleeping.load(Ordering::Relaxed) && self.sleeping.swap(false, Ordering::AcqRel) {
+            self.wakeup.notify_one();
+        }
+    }
+
+    /// Is the next request likely to come within the window?
+    fn worth_polling(&self, now: Instant) -> bool {
+        let window = self.window_ns.load(Ordering::Relaxed);
+        window != 0
+            && self.arriving_fast.load(Ordering::Relaxed)
+            && nanos_since_epoch(now).saturating_sub(self.last_input_ns.load(Ordering::Relaxed))
+                < window
+    }
+}
+
+/// How long this thread has waited for a CPU while runnable (Linux's schedstat), or None where
+/// the system does not say, which leaves polling off.
+fn cpu_wait() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos = text.split_whitespace().nth(1)?.parse().ok()?;
+    Some(Duration::from_nanos(nanos))
+}
+
+/// How many threads of the whole system are running or ready to run right now, this one
+/// included (the fourth field of /proc/loadavg: `running/total`).
+fn runnable_threads() -> Option<usize> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    let running = text.split_whitespace().nth(3)?.split('/').next()?;
+    running.parse().ok()
+}
+
+/// Are other threads ready to run beyond the cores left to them? A polling thread would then
+/// take the time they wait for (clients starving while the server spins), though it never
+/// waits itself. Not knowing counts as yes.
+fn cores_all_taken(runnable: Option<usize>, cores: usize) -> bool {
+    runnable.is_none_or(|runnable| runnable > cores)
+}
+
+/// Did the thread wait for a CPU too much of `elapsed`? Not knowing counts as yes.
+fn oversubscribed(elapsed: Duration, waited: Option<Duration>) -> bool {
+    waited.is_none_or(|waited| waited.as_secs_f64() > elapsed.as_secs_f64() * CONTENDED_SHARE)
+}
+
+/// Watches whether the cores are oversubscribed, from how long the thread waits for a CPU.
+struct Contention {
+    checked_at: Instant,
+    waited_before: Option<Duration>,
+    backoff: Duration,
+    paused_until: Option<Instant>,
+    cores: usize,
+}
+
+impl Contention {
+    fn new() -> Self {
+        Contention {
+            checked_at: Instant::now(),
+            waited_before: cpu_wait(),
+            backoff: BACKOFF_FIRST,
+            paused_until: None,
+            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        }
+    }
+
+    /// While polling: false when the thread waited for a CPU too much of the time since the
+    /// last look, which starts a pause.
+    fn allows_polling(&mut self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.checked_at);
+        if elapsed < CONTENTION_CHECK_EVERY {
+            return true;
+        }
+        let waited_now = cpu_wait();
+        let waited = match (self.waited_before, waited_now) {
+            (Some(before), Some(after)) => Some(after.saturating_sub(before)),
+            _ => None,
+        };
+        self.checked_at = now;
+        self.waited_before = waited_now;
+        if !oversubscribed(elapsed, waited) && !cores_all_taken(runnable_threads(), self.cores) {
+            self.backoff = BACKOFF_FIRST;
+            return true;
+        }
+        self.paused_until = Some(now + self.backoff);
+        self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
+        false
+    }
+}
+
+/// The poller task: yields to the runtime while polling is worth it (each turn lets the worker
+/// look at the sockets without sleeping), and otherwise waits for the next input.
+pub async fn run(shared: Arc<Shared>) {
+    let poll = &shared.busy_poll;
+    let mut contention = Contention::new();
+    // Made before the flag is first read, so that a stop is either seen or wakes the wait.
+    let mut stop = pin!(shared.stop_wakeup.notified());
+    stop.as_mut().enable();
+    loop {
+        if shared.stopping.load(Ordering::Acquire) {
+            return;
+        }
+        if let Some(until) = contention.paused_until.take() {
+            tokio::select! {
+                _ = tokio::time::sleep_until(until.into()) => continue,
+                _ = &mut stop => return,
+            }
+        }
+        let now = Instant::now();
+        if poll.worth_polling(now) {
+            if contention.allows_polling(now) {
+                tokio::task::yield_now().await;
+            }
+            continue;
+        }
+        poll.sleeping.store(true, Ordering::Release);
+        // Input that arrived in between found the flag down and woke nobody.
+        if poll.worth_polling(Instant::now()) {
+            poll.sleeping.store(false, Ordering::Release);
+            continue;
+        }
+        tokio::select! {
+            _ = poll.wakeup.notified() => {}
+            _ = &mut stop => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const US: Duration = Duration::from_micros(1);
+
+    #[test]
+    fn polls_only_while_requests_come_within_the_window() {
+        let poll = BusyPoll::new(100);
+        let t0 = Instant::now();
+        poll.input_arrived(t0);
+        // One arrival says nothing about the next.
+        assert!(!poll.worth_polling(t0 + 10 * US));
+        poll.input_arrived(t0 + 60 * US);
+        assert!(poll.worth_polling(t0 + 70 * US));
+        assert!(poll.worth_polling(t0 + 159 * US));
+        assert!(!poll.worth_polling(t0 + 161 * US));
+        // After a long gap the next arrival starts no polling by itself.
+        poll.input_arrived(t0 + 1000 * US);
+        assert!(!poll.worth_polling(t0 + 1010 * US));
+        poll.input_arrived(t0 + 1050 * US);
+        assert!(poll.worth_polling(t0 + 1060 * US));
+    }
+
+    #[test]
+    fn a_zero_window_never_polls() {
+        let poll = BusyPoll::new(100);
+        poll.set_window_us(0);
+        let t0 = Instant::now();
+        for i in 0..3 {
+            poll.input_arrived(t0 + i * US);
+        }
+        assert!(!poll.worth_polling(t0 + 3 * US));
+        poll.set_window_us(100);
+        assert!(
+            !poll.worth_polling(t0 + 3 * US),
+            "no arrivals counted while off"
+        );
+    }
+
+    #[test]
+    fn arrivals_wake_a_sleeping_poller_once() {
+        let poll = BusyPoll::new(100);
+        let t0 = Instant::now();
+        poll.input_arrived(t0);
+        assert!(!poll.sleeping.load(Ordering::Relaxed));
+        poll.sleeping.store(true, Ordering::Relaxed);
+        poll.input_arrived(t0 + US);
+        poll.input_arrived(t0 + 2 * US);
+        assert!(!poll.sleeping.load(Ordering::Relaxed));
+    }
+
+    #[test]
+    fn oversubscribed_when_waiting_for_a_cpu_over_a_fifth_of_the_time() {
+        let elapsed = Duration::from_millis(10);
+        assert!(!oversubscribed(elapsed, Some(Duration::ZERO)));
+        assert!(!oversubscribed(elapsed, Some(Duration::from_millis(2))));
+        assert!(oversubscribed(elapsed, Some(Duration::from_millis(3))));
+        assert!(oversubscribed(elapsed, None));
+    }
+
+    #[test]
+    fn cores_are_all_taken_when_more_threads_are_ready_than_cores() {
+        assert!(!cores_all_taken(Some(1), 2));
+        assert!(!cores_all_taken(Some(2), 2));
+        assert!(cores_all_taken(Some(3), 2));
+        assert!(cores_all_taken(None, 2));
+    }
+
+    #[test]
+    fn contention_pauses_polling_and_backs_off_further() {
+        let mut contention = Contention::new();
+        let start = contention.checked_at;
+        assert!(contention.allows_polling(start + Duration::from_millis(1)));
+        // A look that cannot tell how long the thread waited counts as oversubscribed.
+        contention.waited_before = None;
+        let now = start + CONTENTION_CHECK_EVERY;
+        assert!(!contention.allows_polling(now));
+        assert_eq!(contention.paused_until, Some(now + BACKOFF_FIRST));
+        contention.waited_before = None;
+        let later = now + CONTENTION_CHECK_EVERY;
+        assert!(!contention.allows_polling(later));
+        assert_eq!(contention.paused_until, Some(later + BACKOFF_FIRST * 2));
+        for _ in 0..10 {
+            contention.backoff = (contention.backoff * 2).min(BACKOFF_MAX);
+        }
+        assert_eq!(contention.backoff, BACKOFF_MAX);
+    }
+}
