@@ -26,6 +26,8 @@ use crate::state::Shared;
 const CONTENTION_CHECK_EVERY: Duration = Duration::from_millis(10);
 /// Waiting for a CPU more than this share of the time means the cores are oversubscribed.
 const CONTENDED_SHARE: f64 = 0.2;
+/// How many looks in a row must find more threads ready to run than cores.
+const CROWDED_LOOKS: u32 = 2;
 /// How long polling pauses when the cores are oversubscribed; it doubles up to the maximum
 /// while they stay so.
 const BACKOFF_FIRST: Duration = Duration::from_millis(100);
@@ -133,6 +135,8 @@ struct Contention {
     backoff: Duration,
     paused_until: Option<Instant>,
     cores: usize,
+    /// Consecutive looks that found more threads ready than cores.
+    crowded_looks: u32,
 }
 
 impl Contention {
@@ -143,24 +147,42 @@ impl Contention {
             backoff: BACKOFF_FIRST,
             paused_until: None,
             cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            crowded_looks: 0,
         }
     }
 
     /// While polling: false when the thread waited for a CPU too much of the time since the
     /// last look, which starts a pause.
     fn allows_polling(&mut self, now: Instant) -> bool {
-        let elapsed = now.saturating_duration_since(self.checked_at);
-        if elapsed < CONTENTION_CHECK_EVERY {
+        if now.saturating_duration_since(self.checked_at) < CONTENTION_CHECK_EVERY {
             return true;
         }
-        let waited_now = cpu_wait();
+        self.look(now, cpu_wait(), runnable_threads())
+    }
+
+    /// Takes a look's readings: how long the thread has waited for a CPU in all, and how many
+    /// threads are ready to run now.
+    fn look(
+        &mut self,
+        now: Instant,
+        waited_now: Option<Duration>,
+        runnable: Option<usize>,
+    ) -> bool {
+        let elapsed = now.saturating_duration_since(self.checked_at);
         let waited = match (self.waited_before, waited_now) {
             (Some(before), Some(after)) => Some(after.saturating_sub(before)),
             _ => None,
         };
         self.checked_at = now;
         self.waited_before = waited_now;
-        if !oversubscribed(elapsed, waited) && !cores_all_taken(runnable_threads(), self.cores) {
+        // One look at the run queue catches passing threads too (the kernel's network work
+        // among them): only a crowd seen on consecutive looks counts.
+        if cores_all_taken(runnable, self.cores) {
+            self.crowded_looks += 1;
+        } else {
+            self.crowded_looks = 0;
+        }
+        if !oversubscribed(elapsed, waited) && self.crowded_looks < CROWDED_LOOKS {
             self.backoff = BACKOFF_FIRST;
             return true;
         }
@@ -280,19 +302,34 @@ mod tests {
     #[test]
     fn contention_pauses_polling_and_backs_off_further() {
         let mut contention = Contention::new();
-        let start = contention.checked_at;
-        assert!(contention.allows_polling(start + Duration::from_millis(1)));
-        // A look that cannot tell how long the thread waited counts as oversubscribed.
-        contention.waited_before = None;
-        let now = start + CONTENTION_CHECK_EVERY;
-        assert!(!contention.allows_polling(now));
-        assert_eq!(contention.paused_until, Some(now + BACKOFF_FIRST));
-        contention.waited_before = None;
-        let later = now + CONTENTION_CHECK_EVERY;
-        assert!(!contention.allows_polling(later));
-        assert_eq!(contention.paused_until, Some(later + BACKOFF_FIRST * 2));
+        contention.cores = 2;
+        contention.waited_before = Some(Duration::ZERO);
+        let mut now = contention.checked_at;
+        let mut look = |contention: &mut Contention, waited_ms: u64, runnable: usize| {
+            now += CONTENTION_CHECK_EVERY;
+            let allowed =
+                contention.look(now, Some(Duration::from_millis(waited_ms)), Some(runnable));
+            (allowed, now)
+        };
+        assert!(look(&mut contention, 1, 2).0);
+        // A crowd on one look is let pass; on the second in a row, polling pauses.
+        assert!(look(&mut contention, 1, 3).0);
+        let (allowed, at) = look(&mut contention, 1, 3);
+        assert!(!allowed);
+        assert_eq!(contention.paused_until, Some(at + BACKOFF_FIRST));
+        // Still crowded at the next look: a longer pause.
+        let (allowed, at) = look(&mut contention, 1, 3);
+        assert!(!allowed);
+        assert_eq!(contention.paused_until, Some(at + BACKOFF_FIRST * 2));
+        // The thread itself waiting for a CPU pauses polling at once.
+        assert!(look(&mut contention, 1, 2).0);
+        assert_eq!(contention.backoff, BACKOFF_FIRST);
+        assert!(!look(&mut contention, 5, 2).0);
+        // A look that cannot tell counts as oversubscribed.
+        now += CONTENTION_CHECK_EVERY;
+        assert!(!contention.look(now, None, Some(1)));
         for _ in 0..10 {
-            contention.backoff = (contention.backoff * 2).min(BACKOFF_MAX);
+            contention.look(now, None, None);
         }
         assert_eq!(contention.backoff, BACKOFF_MAX);
     }
