@@ -20,23 +20,53 @@ pub struct PubSub {
     shard_channels: Subscribers,
 }
 
-/// A client's side: what it is subscribed to.
+/// A client's side: what it is subscribed to. Most clients never subscribe, so the sets are
+/// made at the first subscription and dropped with the last (three empty sets would otherwise
+/// be 192 of every client's bytes).
 #[derive(Debug, Default)]
-pub struct Subscriptions {
-    pub channels: HashSet<Vec<u8>, ahash::RandomState>,
-    pub patterns: HashSet<Vec<u8>, ahash::RandomState>,
-    pub shard_channels: HashSet<Vec<u8>, ahash::RandomState>,
-}
+pub struct Subscriptions(Option<Box<[NameSet; 3]>>);
+
+type NameSet = HashSet<Vec<u8>, ahash::RandomState>;
 
 impl Subscriptions {
+    /// The names of one kind.
+    pub fn names(&self, kind: Kind) -> impl Iterator<Item = &Vec<u8>> {
+        self.0
+            .iter()
+            .flat_map(move |sets| sets[kind as usize].iter())
+    }
+
+    pub fn len(&self, kind: Kind) -> usize {
+        self.0.as_ref().map_or(0, |sets| sets[kind as usize].len())
+    }
+
+    /// Adds a name; false if it was there already.
+    pub fn insert(&mut self, kind: Kind, name: &[u8]) -> bool {
+        let sets = self.0.get_or_insert_with(Default::default);
+        let set = &mut sets[kind as usize];
+        !set.contains(name) && set.insert(name.to_vec())
+    }
+
+    /// Removes a name; false if it was not there.
+    pub fn remove(&mut self, kind: Kind, name: &[u8]) -> bool {
+        let Some(sets) = self.0.as_mut() else {
+            return false;
+        };
+        let removed = sets[kind as usize].remove(name);
+        if sets.iter().all(|set| set.is_empty()) {
+            self.0 = None;
+        }
+        removed
+    }
+
     /// Redis's subscription count for SUBSCRIBE and PSUBSCRIBE replies: channels and patterns.
     pub fn count(&self) -> usize {
-        self.channels.len() + self.patterns.len()
+        self.len(Kind::Channel) + self.len(Kind::Pattern)
     }
 
     /// Is the client in Pub/Sub mode (Redis's CLIENT_PUBSUB)?
     pub fn any(&self) -> bool {
-        self.count() + self.shard_channels.len() > 0
+        self.0.is_some()
     }
 }
 
@@ -73,19 +103,11 @@ impl Kind {
         }
     }
 
-    fn of_client(self, subs: &mut Subscriptions) -> &mut HashSet<Vec<u8>, ahash::RandomState> {
-        match self {
-            Kind::Channel => &mut subs.channels,
-            Kind::Pattern => &mut subs.patterns,
-            Kind::ShardChannel => &mut subs.shard_channels,
-        }
-    }
-
     /// The count a (un)subscribe confirmation carries: shard channels are counted apart.
     pub fn count(self, subs: &Subscriptions) -> usize {
         match self {
             Kind::Channel | Kind::Pattern => subs.count(),
-            Kind::ShardChannel => subs.shard_channels.len(),
+            Kind::ShardChannel => subs.len(Kind::ShardChannel),
         }
     }
 }
@@ -95,10 +117,7 @@ pub fn subscribe(state: &mut State, id: ClientId, kind: Kind, name: &[u8]) -> us
     let Some(client) = state.clients.get_mut(&id) else {
         return 0;
     };
-    if kind
-        .of_client(&mut client.subscriptions)
-        .insert(name.to_vec())
-    {
+    if client.subscriptions.insert(kind, name) {
         kind.of_server(&mut state.pubsub)
             .entry(name.to_vec())
             .or_default()
@@ -113,7 +132,7 @@ pub fn unsubscribe(state: &mut State, id: ClientId, kind: Kind, name: &[u8]) -> 
     let Some(client) = state.clients.get_mut(&id) else {
         return 0;
     };
-    if kind.of_client(&mut client.subscriptions).remove(name) {
+    if client.subscriptions.remove(kind, name) {
         let server = kind.of_server(&mut state.pubsub);
         if let Some(ids) = server.get_mut(name) {
             ids.retain(|&other| other != id);
@@ -132,13 +151,7 @@ pub fn subscribed(state: &State, id: ClientId, kind: Kind) -> Vec<Vec<u8>> {
     let Some(client) = state.clients.get(&id) else {
         return Vec::new();
     };
-    let subs = &client.subscriptions;
-    let names = match kind {
-        Kind::Channel => &subs.channels,
-        Kind::Pattern => &subs.patterns,
-        Kind::ShardChannel => &subs.shard_channels,
-    };
-    names.iter().cloned().collect()
+    client.subscriptions.names(kind).cloned().collect()
 }
 
 /// Drops every subscription of `id` (a disconnect, RESET), without confirmations.
@@ -403,9 +416,25 @@ mod tests {
     }
 
     #[test]
+    fn a_client_holds_subscription_sets_only_while_subscribed() {
+        let mut subs = Subscriptions::default();
+        assert!(!subs.any());
+        assert!(subs.insert(Kind::Pattern, b"n*"));
+        assert!(!subs.insert(Kind::Pattern, b"n*"));
+        assert!(subs.insert(Kind::ShardChannel, b"s"));
+        assert_eq!((subs.count(), subs.len(Kind::ShardChannel)), (1, 1));
+        assert!(subs.remove(Kind::Pattern, b"n*"));
+        assert!(!subs.remove(Kind::Channel, b"n*"));
+        assert!(subs.any(), "a shard channel keeps the client in Pub/Sub mode");
+        assert!(subs.remove(Kind::ShardChannel, b"s"));
+        assert!(subs.0.is_none());
+        assert_eq!(subs.names(Kind::Channel).count(), 0);
+    }
+
+    #[test]
     fn the_soft_limit_needs_to_last() {
         let mut client = Client::new(1, String::new(), String::new(), 0, 0);
-        client.subscriptions.channels.insert(b"c".to_vec());
+        client.subscriptions.insert(Kind::Channel, b"c");
         let mut config = Config::default();
         config
             .set("client-output-buffer-limit", "pubsub 0 100 2")

@@ -8,6 +8,7 @@ use super::{errors, CmdResult, Ctx};
 use crate::client::{Client, ReplyMode};
 use crate::protocol::request::parse_i64;
 use crate::protocol::ReplyBuf;
+use crate::pubsub::Kind;
 
 pub const COMMANDS: &[CommandDef] = &[container(
     "client",
@@ -346,9 +347,9 @@ fn describe(client: &Client, now_ms: i64, running: &Current) -> String {
         (now_ms - client.last_interaction_ms).max(0) / 1000,
         flags,
         client.db,
-        client.subscriptions.channels.len(),
-        client.subscriptions.patterns.len(),
-        client.subscriptions.shard_channels.len(),
+        client.subscriptions.len(Kind::Channel),
+        client.subscriptions.len(Kind::Pattern),
+        client.subscriptions.len(Kind::ShardChannel),
         client.multi.as_ref().map_or(-1, |queue| queue.len() as i64),
         client.query_buffer_len,
         argv_mem,
