@@ -146,7 +146,7 @@ pub fn serve_ready(shared: &Shared, state: &mut State) {
                     reply.error(text);
                     if let Some(client) = state.clients.get_mut(&id) {
                         client.pending_output.extend_from_slice(&reply.buf);
-                        client.waker.notify_one();
+                        client.task.wakeup.notify_one();
                     }
                 }
                 continue;
@@ -166,7 +166,7 @@ pub fn serve_ready(shared: &Shared, state: &mut State) {
             unblock(state, id);
             if let Some(client) = state.clients.get_mut(&id) {
                 client.pending_output.extend_from_slice(&reply.buf);
-                client.waker.notify_one();
+                client.task.wakeup.notify_one();
             }
         }
     }

@@ -23,6 +23,17 @@ pub enum ReplyMode {
     Skipping,
 }
 
+/// What a client shares with its connection's task, read and written without the state lock
+/// (one allocation for both: every connected client holds it).
+#[derive(Debug, Default)]
+pub struct TaskLink {
+    /// Wakes the task when someone else queued output or asked it to close.
+    pub wakeup: Notify,
+    /// Bytes of replies the task has taken out and is still writing; counted with
+    /// `pending_output` against the output buffer limits. The task clears it after writing.
+    pub output_in_flight: AtomicUsize,
+}
+
 #[derive(Debug)]
 pub struct Client {
     pub id: ClientId,
@@ -48,8 +59,8 @@ pub struct Client {
     pub pending_output: Vec<u8>,
     /// Bytes in the connection's query buffer, as of its last read.
     pub query_buffer_len: usize,
-    /// Wakes the connection's task when someone else queued output or asked it to close.
-    pub waker: Arc<Notify>,
+    /// What the connection's task shares with the client without the lock.
+    pub task: Arc<TaskLink>,
     pub is_unix_socket: bool,
     /// Set while the client waits in a blocking command (boxed: most clients never block,
     /// and every client's size counts once thousands are connected).
@@ -66,10 +77,6 @@ pub struct Client {
     pub subscriptions: crate::pubsub::Subscriptions,
     /// Set by MONITOR: every command run is streamed to this client.
     pub monitor: bool,
-    /// Bytes of replies its task has taken out and is still writing; counted with
-    /// `pending_output` against the output buffer limits. The task clears it after writing,
-    /// without taking the state lock.
-    pub output_in_flight: Arc<AtomicUsize>,
     /// Since when its output has been over the soft output buffer limit, if it is.
     pub soft_limit_since_ms: Option<i64>,
 }
@@ -104,7 +111,7 @@ impl Client {
             close_asap: false,
             pending_output: Vec::new(),
             query_buffer_len: 0,
-            waker: Arc::new(Notify::new()),
+            task: Arc::default(),
             is_unix_socket: false,
             blocked: None,
             multi: None,
@@ -113,7 +120,6 @@ impl Client {
             watch_broken: false,
             subscriptions: Default::default(),
             monitor: false,
-            output_in_flight: Arc::new(AtomicUsize::new(0)),
             soft_limit_since_ms: None,
         }
     }
@@ -121,12 +127,12 @@ impl Client {
     /// Bytes of output queued for this client and not yet written: CLIENT LIST's `omem`, and
     /// what the output buffer limits measure.
     pub fn output_bytes(&self) -> usize {
-        self.pending_output.len() + self.output_in_flight.load(Ordering::Relaxed)
+        self.pending_output.len() + self.task.output_in_flight.load(Ordering::Relaxed)
     }
 
     /// Asks the client's task to close the connection.
     pub fn kill(&mut self) {
         self.close_asap = true;
-        self.waker.notify_one();
+        self.task.wakeup.notify_one();
     }
 }

@@ -297,7 +297,7 @@ pub fn deliver(client: &mut Client, bytes: &[u8], limits: &[OutputLimit; 3], now
     }
     client.pending_output.extend_from_slice(bytes);
     if check_output_limit(client, limits, now_ms) {
-        client.waker.notify_one();
+        client.task.wakeup.notify_one();
     }
 }
 
@@ -425,7 +425,10 @@ mod tests {
         assert_eq!((subs.count(), subs.len(Kind::ShardChannel)), (1, 1));
         assert!(subs.remove(Kind::Pattern, b"n*"));
         assert!(!subs.remove(Kind::Channel, b"n*"));
-        assert!(subs.any(), "a shard channel keeps the client in Pub/Sub mode");
+        assert!(
+            subs.any(),
+            "a shard channel keeps the client in Pub/Sub mode"
+        );
         assert!(subs.remove(Kind::ShardChannel, b"s"));
         assert!(subs.0.is_none());
         assert_eq!(subs.names(Kind::Channel).count(), 0);

@@ -574,7 +574,7 @@ fn unblock(ctx: &mut Ctx) -> CmdResult {
     }
     if let Some(client) = ctx.state.clients.get_mut(&id) {
         client.pending_output.extend_from_slice(&reply.buf);
-        client.waker.notify_one();
+        client.task.wakeup.notify_one();
     }
     ctx.out.int(1);
     Ok(())
@@ -585,7 +585,7 @@ fn unpause(ctx: &mut Ctx) -> CmdResult {
     ctx.state.pause_writes_only = false;
     // Connections holding requests sleep until the pause's deadline: wake them now.
     for client in ctx.state.clients.values() {
-        client.waker.notify_one();
+        client.task.wakeup.notify_one();
     }
     ctx.out.ok();
     Ok(())

@@ -83,7 +83,9 @@ socket_impl!(tokio::net::TcpStream);
 #[cfg(unix)]
 socket_impl!(tokio::net::UnixStream);
 
-pub async fn serve<S: Socket>(shared: Arc<Shared>, mut stream: S, peer: Peer) {
+/// `peer` comes boxed: the task's future keeps its arguments for as long as it runs, and every
+/// idle connection holds one.
+pub async fn serve<S: Socket>(shared: Arc<Shared>, mut stream: S, peer: Box<Peer>) {
     let mut input = BytesMut::new();
     let mut out = ReplyBuf::new(Resp::V2);
     let mut request = Request::default();
@@ -115,16 +117,21 @@ pub async fn serve<S: Socket>(shared: Arc<Shared>, mut stream: S, peer: Peer) {
         } else {
             let id = state.next_client_id;
             state.next_client_id += 1;
+            // Out of its box, which goes at the block's end: moving fields out of `peer`
+            // itself would keep the allocation for as long as the task.
+            let peer = {
+                let boxed = peer;
+                *boxed
+            };
             let mut client = Client::new(id, peer.addr, peer.laddr, peer.fd, shared.clock.now_ms());
             client.authenticated = !commands::auth_required(&state);
             client.is_unix_socket = peer.unix_socket;
-            let waker = client.waker.clone();
-            let in_flight = client.output_in_flight.clone();
+            let task = client.task.clone();
             state.clients.insert(id, Box::new(client));
-            Some((id, waker, in_flight))
+            Some((id, task))
         }
     };
-    let Some((id, waker, in_flight)) = registered else {
+    let Some((id, task)) = registered else {
         let _ = stream
             .write_all(b"-ERR max number of clients reached\r\n")
             .await;
@@ -137,7 +144,7 @@ pub async fn serve<S: Socket>(shared: Arc<Shared>, mut stream: S, peer: Peer) {
     // read, so a stop is either seen by the flag or wakes the wait.
     let stop_wakeup = shared.stop_wakeup.notified();
     tokio::pin!(stop_wakeup);
-    let notified = waker.notified();
+    let notified = task.wakeup.notified();
     tokio::pin!(notified);
     // Requests that arrived while a busy script kept this connection from registering run
     // at once.
@@ -168,7 +175,7 @@ pub async fn serve<S: Socket>(shared: Arc<Shared>, mut stream: S, peer: Peer) {
                     Err(_) => break,
                 },
                 _ = &mut notified => {
-                    notified.set(waker.notified());
+                    notified.set(task.wakeup.notified());
                     pushed = true;
                 }
                 _ = &mut stop_wakeup => break,
@@ -203,17 +210,18 @@ pub async fn serve<S: Socket>(shared: Arc<Shared>, mut stream: S, peer: Peer) {
             input = BytesMut::new();
         }
         if !out.buf.is_empty() {
-            in_flight.store(out.buf.len(), Ordering::Relaxed);
+            task.output_in_flight
+                .store(out.buf.len(), Ordering::Relaxed);
             let written = write_unless_closed(
                 &mut stream,
                 &out.buf,
-                &waker,
+                &task.wakeup,
                 notified.as_mut(),
                 &shared,
                 id,
             )
             .await;
-            in_flight.store(0, Ordering::Relaxed);
+            task.output_in_flight.store(0, Ordering::Relaxed);
             match written {
                 Written::All { woken } => more_output = woken,
                 Written::Closed => break,
@@ -554,6 +562,7 @@ fn process(
         client.query_buffer_len = input.len();
         // The replies about to be written count against the client's output buffer limit too.
         client
+            .task
             .output_in_flight
             .store(out.buf.len(), Ordering::Relaxed);
         if !crate::pubsub::check_output_limit(client, &limits, shared.clock.now_ms()) {

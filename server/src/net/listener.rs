@@ -80,7 +80,7 @@ pub async fn accept_tcp(shared: Arc<Shared>, listener: TcpListener) {
             fd,
             unix_socket: false,
         };
-        tokio::spawn(serve(shared.clone(), stream, peer));
+        tokio::spawn(serve(shared.clone(), stream, Box::new(peer)));
     }
 }
 
@@ -103,7 +103,7 @@ pub async fn accept_unix(shared: Arc<Shared>, listener: tokio::net::UnixListener
             fd,
             unix_socket: true,
         };
-        tokio::spawn(serve(shared.clone(), stream, peer));
+        tokio::spawn(serve(shared.clone(), stream, Box::new(peer)));
     }
     let _ = std::fs::remove_file(&path);
 }
