@@ -24,7 +24,7 @@ pub struct PubSub {
 /// made at the first subscription and dropped with the last (three empty sets would otherwise
 /// be 192 of every client's bytes).
 #[derive(Debug, Default)]
-pub struct Subscriptions(Option<Box<[NameSet; 3]>>);
+pub struct Subscriptions(Option<Box<[NameSet; 3]>>); // indexed by `Kind as usize`
 
 type NameSet = HashSet<Vec<u8>, ahash::RandomState>;
 
@@ -73,9 +73,9 @@ impl Subscriptions {
 /// The three kinds of subscription.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    Channel,
-    Pattern,
-    ShardChannel,
+    Channel = 0,
+    Pattern = 1,
+    ShardChannel = 2,
 }
 
 impl Kind {

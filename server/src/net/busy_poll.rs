@@ -9,9 +9,9 @@
 //! because its clients' writes no longer wake anybody.
 //!
 //! Polling holds a core, so it stops as soon as requests come further apart than the window,
-//! and backs off while the thread has to wait for a CPU (more busy threads than cores: other
-//! servers, the tests that drive them), where it would take time from the very clients it waits
-//! for.
+//! and backs off while the cores are oversubscribed (other servers, the tests or clients that
+//! drive them), where it would take time from the very clients it waits for: while the thread
+//! itself waits for a CPU, or more threads are ready to run than there are cores.
 
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -128,7 +128,8 @@ fn oversubscribed(elapsed: Duration, waited: Option<Duration>) -> bool {
     waited.is_none_or(|waited| waited.as_secs_f64() > elapsed.as_secs_f64() * CONTENDED_SHARE)
 }
 
-/// Watches whether the cores are oversubscribed, from how long the thread waits for a CPU.
+/// Watches whether the cores are oversubscribed: how long the thread waits for a CPU, and how
+/// many threads are ready to run.
 struct Contention {
     checked_at: Instant,
     waited_before: Option<Duration>,
@@ -151,8 +152,8 @@ impl Contention {
         }
     }
 
-    /// While polling: false when the thread waited for a CPU too much of the time since the
-    /// last look, which starts a pause.
+    /// While polling, a look every `CONTENTION_CHECK_EVERY`: false when it finds the cores
+    /// oversubscribed, which starts a pause.
     fn allows_polling(&mut self, now: Instant) -> bool {
         if now.saturating_duration_since(self.checked_at) < CONTENTION_CHECK_EVERY {
             return true;
