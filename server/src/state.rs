@@ -375,8 +375,9 @@ impl Shared {
         self.stop_wakeup.notify_waiters();
     }
 
-    /// Re-reads the limits the connections cache, and the busy-poll window, after CONFIG SET.
-    pub fn refresh_limits(&self, config: &Config) {
+    /// Re-reads what is mirrored out of the config for reading without the lock (the request
+    /// limits the connections check, the busy-poll window), after CONFIG SET.
+    pub fn refresh_cached_config(&self, config: &Config) {
         self.proto_max_bulk_len
             .store(config.int("proto-max-bulk-len"), Ordering::Relaxed);
         self.query_buffer_limit

@@ -751,7 +751,7 @@ fn config_set(ctx: &mut Ctx) -> CmdResult {
             || updated.hot.maxmemory < ctx.state.config.hot.maxmemory);
     ctx.state.config = updated;
     ctx.state.config_changed();
-    ctx.shared.refresh_limits(&ctx.state.config);
+    ctx.shared.refresh_cached_config(&ctx.state.config);
     if maxmemory_lowered {
         // As Redis's updateMaxmemory: evict now rather than at the next write.
         crate::memory::invalidate_reading(ctx.state);
