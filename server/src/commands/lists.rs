@@ -453,13 +453,14 @@ fn rpushx(ctx: &mut Ctx) -> CmdResult {
 
 fn push(ctx: &mut Ctx, end: End, only_existing: bool) -> CmdResult {
     let (key, now, limit) = (ctx.arg(1), ctx.now_ms, limit(ctx));
-    let values: Vec<&[u8]> = ctx.args.iter().skip(2).collect();
-    let add_bytes = values.iter().map(|v| v.len()).sum();
+    let args = ctx.args;
+    let values = || args.iter().skip(2);
+    let (count, add_bytes) = (values().len(), values().map(<[u8]>::len).sum());
     let db = parts(ctx).0;
     let len = match list_mut(db, key, now)? {
         Some(list) => {
-            list.prepare_growth(add_bytes, values.len(), limit);
-            for v in &values {
+            list.prepare_growth(add_bytes, count, limit);
+            for v in values() {
                 list.push(v, end);
             }
             list.len()
@@ -470,8 +471,8 @@ fn push(ctx: &mut Ctx, end: End, only_existing: bool) -> CmdResult {
         }
         None => {
             let mut list = ListValue::new();
-            list.prepare_growth(add_bytes, values.len(), limit);
-            for v in &values {
+            list.prepare_growth(add_bytes, count, limit);
+            for v in values() {
                 list.push(v, end);
             }
             let len = list.len();
@@ -480,7 +481,7 @@ fn push(ctx: &mut Ctx, end: End, only_existing: bool) -> CmdResult {
         }
     };
     ctx.out.int(len as i64);
-    written(ctx, key, values.len() as u64);
+    written(ctx, key, count as u64);
     ctx.notify(notify::LIST, push_event(end), key);
     Ok(())
 }

@@ -249,10 +249,13 @@ impl Pack {
     }
 
     fn insert_at(&mut self, off: usize, value: &[u8]) {
-        let mut entry = Vec::with_capacity(value.len() + 10);
-        encode_entry(value, &mut entry);
-        self.reserve(entry.len());
-        self.buf.splice(off..off, entry);
+        // Encoded in place at the end, then rotated into position: one memmove of the entries
+        // after `off`, with no temporary buffer (`Vec::splice` copied the entry byte by byte).
+        self.reserve(value.len() + 10);
+        let end = self.buf.len();
+        encode_entry(value, &mut self.buf);
+        let size = self.buf.len() - end;
+        self.buf[off..].rotate_right(size);
         self.len += 1;
     }
 
