@@ -9,6 +9,7 @@ to, and a summary line. The exit status is 1 only if a section could not be meas
 """
 import argparse
 import datetime
+import math
 import os
 import resource
 import subprocess
@@ -43,6 +44,8 @@ def parse_args():
     parser.add_argument("--quick", action="store_true", help="smaller counts, for a smoke run")
     parser.add_argument("--only", metavar="SECTION[,SECTION]", help="run only these sections")
     parser.add_argument("--markdown", action="store_true", help="print the table in Markdown")
+    parser.add_argument("--redis-twice", action="store_true",
+                        help="calibration: redis-server in both columns, so that every miss is noise")
     args = parser.parse_args()
     args.sections = list(SECTIONS) if args.only is None else [s.strip() for s in args.only.split(",")]
     unknown = [s for s in args.sections if s not in SECTIONS]
@@ -135,8 +138,15 @@ def summary(pairs, verdicts, failed):
             value, what = pick(candidates)
             parts.append(f"{label} {value:.2f} ({what})")
 
+    def geometric_mean(group, label):
+        ratios = [o.value / t.value for t, o in pairs if o.group == group and t.value > 0 and o.value > 0]
+        if ratios:
+            parts.append(f"{label} {math.exp(sum(map(math.log, ratios)) / len(ratios)):.2f}")
+
     extreme("throughput", min, "lowest throughput ratio")
+    geometric_mean("throughput", "throughput ratios' geometric mean")
     extreme("p99", max, "highest p99 ratio")
+    geometric_mean("p99", "p99 ratios' geometric mean")
     extreme("latency", max, "highest -c 1 latency ratio")
     extreme("memory", max, "highest memory ratio")
     pauses = [(o.value, o.what) for _, o in pairs if o.group == "pause"]
@@ -150,8 +160,9 @@ def summary(pairs, verdicts, failed):
 
 def main():
     args = parse_args()
-    servers = sidebyside.servers()
-    warn_if_stale()
+    servers = sidebyside.servers(args.redis_twice)
+    if not args.redis_twice:
+        warn_if_stale()
     raise_open_file_limit()
     started = time.time()
     pairs, failed = [], []
@@ -165,7 +176,8 @@ def main():
             failed.append(name)
     rows, verdicts = rows_of(pairs)
     when = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
-    print(f"Understudy / {redis_version()}, {when}, {os.cpu_count()} cores shared by clients and servers, "
+    measured = f"{redis_version()} / itself (calibration)" if args.redis_twice else f"Understudy / {redis_version()}"
+    print(f"{measured}, {when}, {os.cpu_count()} cores shared by clients and servers, "
           f"{time.time() - started:.0f} s{', --quick' if args.quick else ''}")
     print()
     print_table(rows, args.markdown)

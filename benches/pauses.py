@@ -2,6 +2,8 @@
 set (UNLINK), empties 1,000,000 keys (FLUSHALL ASYNC) and expires 1,000,000 keys that share one
 deadline; the slowest PING (and the 99.9th percentile) is the longest the server stopped
 answering."""
+import subprocess
+import sys
 import threading
 import time
 
@@ -49,6 +51,20 @@ def idle(running):
     puts under every other pause figure."""
     with Probe(running) as probe:
         time.sleep(SETTLE_SECONDS)
+    return probe.samples
+
+
+def busy_neighbour(running):
+    """The same probe while another process spins on a core: the floor under every figure
+    taken while the server works. On a virtual machine whose cores are all busy, the host
+    stops one now and then for milliseconds, whatever runs on it."""
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        with Probe(running) as probe:
+            time.sleep(SETTLE_SECONDS * 2)
+    finally:
+        spinner.kill()
+        spinner.wait()
     return probe.samples
 
 
@@ -110,6 +126,7 @@ def measure(server, quick):
     figures = []
     with server.running() as running:
         figures += pause_figures("idle server (noise floor)", idle(running), None)
+        figures += pause_figures("idle server, a busy core beside it (noise floor)", busy_neighbour(running), None)
         figures += pause_figures(f"UNLINK {count:,}-member set", unlink_big_set(running, count))
     with server.running() as running:
         figures += pause_figures(f"FLUSHALL ASYNC, {count:,} keys", flushall_async(running, count))
