@@ -249,14 +249,20 @@ impl Pack {
     }
 
     fn insert_at(&mut self, off: usize, value: &[u8]) {
-        // Encoded in place at the end, then rotated into position: one memmove of the entries
-        // after `off`, with no temporary buffer (`Vec::splice` copied the entry byte by byte).
+        self.put_entry(off, 0, value);
+        self.len += 1;
+    }
+
+    /// Writes `value`'s entry at `off` in place of the `replaced` bytes there. The entry is
+    /// encoded at the end and rotated into position: a memmove of what follows `off`, with no
+    /// temporary buffer (`Vec::splice` copied the entry in byte by byte).
+    fn put_entry(&mut self, off: usize, replaced: usize, value: &[u8]) {
         self.reserve(value.len() + 10);
         let end = self.buf.len();
         encode_entry(value, &mut self.buf);
         let size = self.buf.len() - end;
         self.buf[off..].rotate_right(size);
-        self.len += 1;
+        self.buf.drain(off + size..off + size + replaced);
     }
 
     fn push_front(&mut self, value: &[u8]) {
@@ -291,9 +297,7 @@ impl Pack {
 
     fn replace_at(&mut self, off: usize, value: &[u8]) {
         let size = self.entry(off).1;
-        let mut entry = Vec::with_capacity(value.len() + 10);
-        encode_entry(value, &mut entry);
-        self.buf.splice(off..off + size, entry);
+        self.put_entry(off, size, value);
     }
 
     /// Removes `count` entries from entry `idx` on.
@@ -1059,6 +1063,13 @@ mod tests {
             assert_eq!(l.len(), 5);
             l.delete_range(1, 3);
             assert_eq!(all(&l), vec![b"y".to_vec(), b"12345".to_vec()]);
+            // Replacing with a longer entry, then a shorter one, before another entry.
+            let long = vec![b'q'; 100];
+            assert!(l.replace(0, &long));
+            assert!(l.replace(1, b"7"));
+            assert_eq!(all(&l), vec![long.clone(), b"7".to_vec()]);
+            assert!(l.replace(0, b"s"));
+            assert_eq!(all(&l), vec![b"s".to_vec(), b"7".to_vec()]);
         }
     }
 
