@@ -52,6 +52,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use config::Config;
+#[doc(hidden)]
+pub use net::in_process::InProcess;
 pub use state::MemoryProbe;
 use state::Shared;
 use tokio::task::JoinHandle;

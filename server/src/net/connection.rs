@@ -305,7 +305,7 @@ fn read_then_process<S: Socket>(
 
 /// What the connection does after a round of processing.
 #[derive(Debug, Default)]
-struct Outcome {
+pub(super) struct Outcome {
     /// Close once the replies are written.
     close: bool,
     /// Requests are held by CLIENT PAUSE for this long.
@@ -425,7 +425,7 @@ fn held_by_pause(
 }
 
 /// Runs every whole request in `input` that may run now; `bytes_read` arrived since last time.
-fn process(
+pub(super) fn process(
     shared: &Shared,
     id: u64,
     input: &mut BytesMut,

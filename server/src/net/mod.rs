@@ -2,4 +2,5 @@
 
 pub mod busy_poll;
 pub mod connection;
+pub mod in_process;
 pub mod listener;
