@@ -59,7 +59,8 @@ pub struct State {
     pub clients: HashMap<ClientId, Box<Client>, ahash::RandomState>,
     pub config: Config,
     pub stats: Stats,
-    pub command_stats: HashMap<&'static str, CommandStats, ahash::RandomState>,
+    /// By command id (the command table's numbering), made at a command's first call.
+    pub command_stats: Vec<Option<Box<CommandStats>>>,
     /// Error replies by their code (`ERR`, `WRONGTYPE`...), for INFO errorstats.
     pub error_stats: std::collections::BTreeMap<String, u64>,
     /// Changes since the last save: INFO's `rdb_changes_since_last_save`.
@@ -118,6 +119,28 @@ fn random_hex_id() -> String {
 }
 
 impl State {
+    /// The statistics of the command numbered `id`, made at its first use (each carries a
+    /// latency histogram of a few kilobytes).
+    pub fn command_stats_mut(&mut self, id: usize) -> &mut CommandStats {
+        if self.command_stats.len() <= id {
+            self.command_stats.resize_with(id + 1, || None);
+        }
+        self.command_stats[id].get_or_insert_with(Box::default)
+    }
+
+    /// (full name, statistics) of every command used since the last reset, by name.
+    pub fn used_command_stats(&self) -> Vec<(&'static str, &CommandStats)> {
+        let table = crate::commands::table::CommandTable::get();
+        let mut used: Vec<_> = self
+            .command_stats
+            .iter()
+            .enumerate()
+            .filter_map(|(id, stats)| Some((table.fullname(id), stats.as_deref()?)))
+            .collect();
+        used.sort_unstable_by_key(|&(name, _)| name);
+        used
+    }
+
     pub fn new(config: Config, now_ms: i64) -> Self {
         let databases = config.int("databases") as usize;
         let mut state = State {
@@ -125,7 +148,7 @@ impl State {
             clients: HashMap::default(),
             config,
             stats: Stats::default(),
-            command_stats: HashMap::default(),
+            command_stats: Vec::new(),
             error_stats: Default::default(),
             dirty: 0,
             next_client_id: 1,

@@ -315,13 +315,13 @@ pub fn run(
         );
         refuse_in_multi(state, client_id, in_multi);
         reject(state, out, text);
-        count_rejected(state, cmd.fullname);
+        count_rejected(state, cmd);
         return finish(state, client_id, reply_start, out, cmd.fullname, db);
     }
     if !authenticated && !cmd.has(flags::NO_AUTH) && auth_required(state) {
         refuse_in_multi(state, client_id, in_multi);
         reject(state, out, errors::NOAUTH.to_string());
-        count_rejected(state, cmd.fullname);
+        count_rejected(state, cmd);
         return finish(state, client_id, reply_start, out, cmd.fullname, db);
     }
     // A blocked client's command, re-run when its key was written, was admitted already.
@@ -331,27 +331,27 @@ pub fn run(
     {
         refuse_in_multi(state, client_id, in_multi);
         reject(state, out, errors::OOM.to_string());
-        count_rejected(state, cmd.fullname);
+        count_rejected(state, cmd);
         return finish(state, client_id, reply_start, out, cmd.fullname, db);
     }
     if let Some(text) = refused_in_client_mode(state, client_id, cmd) {
         refuse_in_multi(state, client_id, in_multi);
         reject(state, out, text);
-        count_rejected(state, cmd.fullname);
+        count_rejected(state, cmd);
         return finish(state, client_id, reply_start, out, cmd.fullname, db);
     }
     if cmd.has(flags::WRITE) || cmd.fullname == "ping" {
         if let Some(text) = disk_error(state) {
             refuse_in_multi(state, client_id, in_multi);
             reject(state, out, text);
-            count_rejected(state, cmd.fullname);
+            count_rejected(state, cmd);
             return finish(state, client_id, reply_start, out, cmd.fullname, db);
         }
     }
     if state.persistence.loading && !state.propagation.replaying && !cmd.has(flags::LOADING) {
         refuse_in_multi(state, client_id, in_multi);
         reject(state, out, errors::LOADING.to_string());
-        count_rejected(state, cmd.fullname);
+        count_rejected(state, cmd);
         return finish(state, client_id, reply_start, out, cmd.fullname, db);
     }
     if in_multi && !runs_inside_multi(cmd.fullname) {
@@ -362,7 +362,7 @@ pub fn run(
                 out,
                 "ERR Command not allowed inside a transaction".into(),
             );
-            count_rejected(state, cmd.fullname);
+            count_rejected(state, cmd);
         } else {
             let queued = crate::protocol::OwnedArgs::from_args(args);
             if let Some(queue) = state
@@ -589,7 +589,7 @@ fn invoke(
     let failed = result.is_err() | std::mem::take(&mut state.reply_failed);
     let elapsed = started.elapsed();
     state.stats.total_commands_processed += 1;
-    let entry = state.command_stats.entry(cmd.fullname).or_default();
+    let entry = state.command_stats_mut(cmd.id);
     entry.calls += 1;
     entry.usec += elapsed.as_micros() as u64;
     entry.latency.record(elapsed.as_nanos() as u64);
@@ -688,12 +688,8 @@ fn runs_inside_multi(fullname: &str) -> bool {
     )
 }
 
-fn count_rejected(state: &mut State, fullname: &'static str) {
-    state
-        .command_stats
-        .entry(fullname)
-        .or_default()
-        .rejected_calls += 1;
+fn count_rejected(state: &mut State, cmd: &table::Command) {
+    state.command_stats_mut(cmd.id).rejected_calls += 1;
 }
 
 /// A command refused while queueing makes the transaction's EXEC abort (EXECABORT).

@@ -550,10 +550,7 @@ fn render_section(out: &mut String, state: &State, env: &InfoEnv, section: &str)
         "modules" => out.push_str("# Modules\r\n"),
         "commandstats" => {
             out.push_str("# Commandstats\r\n");
-            let mut names: Vec<&&str> = state.command_stats.keys().collect();
-            names.sort();
-            for name in names {
-                let st = &state.command_stats[*name];
+            for (name, st) in state.used_command_stats() {
                 let per_call = if st.calls == 0 {
                     0.0
                 } else {
@@ -571,10 +568,8 @@ fn render_section(out: &mut String, state: &State, env: &InfoEnv, section: &str)
         }
         "latencystats" => {
             out.push_str("# Latencystats\r\n");
-            let mut names: Vec<&&str> = state.command_stats.keys().collect();
-            names.sort();
-            for name in names {
-                let latency = &state.command_stats[*name].latency;
+            for (name, st) in state.used_command_stats() {
+                let latency = &st.latency;
                 if latency.is_empty() {
                     continue;
                 }
@@ -1053,6 +1048,54 @@ mod tests {
 
     fn args(words: &[&str]) -> Vec<Vec<u8>> {
         words.iter().map(|w| w.as_bytes().to_vec()).collect()
+    }
+
+    #[test]
+    fn commandstats_count_by_full_name_in_name_order() {
+        let mut server = crate::net::in_process::InProcess::new(Config::default());
+        server.run(b"SET k v\r\nGET k\r\nGET k\r\nCONFIG GET port\r\nINCR k\r\nGET\r\n");
+        let info = String::from_utf8(server.run(b"INFO commandstats\r\n").to_vec()).unwrap();
+        // (name, calls, rejected_calls, failed_calls); usec varies.
+        let rows: Vec<(String, String, String, String)> = info
+            .lines()
+            .filter_map(|line| line.strip_prefix("cmdstat_"))
+            .map(|line| {
+                let (name, fields) = line.split_once(':').unwrap();
+                let field = |key: &str| {
+                    fields
+                        .split(',')
+                        .find_map(|f| f.strip_prefix(key)?.strip_prefix('='))
+                        .unwrap()
+                        .to_string()
+                };
+                let counts = (
+                    field("calls"),
+                    field("rejected_calls"),
+                    field("failed_calls"),
+                );
+                (name.to_string(), counts.0, counts.1, counts.2)
+            })
+            .collect();
+        let expected = [
+            ("config|get", "1", "0", "0"),
+            ("get", "2", "1", "0"),
+            ("incr", "1", "0", "1"),
+            ("set", "1", "0", "0"),
+        ];
+        let expected: Vec<_> = expected
+            .iter()
+            .map(|(n, c, r, f)| (n.to_string(), c.to_string(), r.to_string(), f.to_string()))
+            .collect();
+        assert_eq!(rows, expected);
+        server.run(b"CONFIG RESETSTAT\r\n");
+        let info = String::from_utf8(server.run(b"INFO commandstats\r\n").to_vec()).unwrap();
+        // As in Redis, the reset counts itself once it is done.
+        let listed: Vec<&str> = info
+            .lines()
+            .filter_map(|line| line.strip_prefix("cmdstat_")?.split_once(':'))
+            .map(|(name, _)| name)
+            .collect();
+        assert_eq!(listed, ["config|resetstat"]);
     }
 
     #[test]

@@ -209,6 +209,8 @@ pub const ACL_CATEGORIES: &[&str] = &[
 
 /// A command as the server uses it: the declaration plus what is derived from it once.
 pub struct Command {
+    /// Dense, from 0 over every command and subcommand: the index of its statistics.
+    pub id: usize,
     pub def: &'static CommandDef,
     /// `get`, or `config|get` for a subcommand.
     pub fullname: &'static str,
@@ -256,6 +258,8 @@ pub struct CommandTable {
     commands: HashMap<&'static [u8], Command, ahash::RandomState>,
     /// Top-level command names in declaration order.
     order: Vec<&'static str>,
+    /// Every command's and subcommand's full name, by id.
+    fullnames: Vec<&'static str>,
 }
 
 /// The result of looking a request up.
@@ -266,7 +270,12 @@ pub enum Lookup<'t> {
     UnknownSubcommand(&'t Command),
 }
 
-fn build(def: &'static CommandDef, parent: Option<&'static str>) -> Command {
+/// Builds a command and its subcommands, numbering them in `fullnames`.
+fn build(
+    def: &'static CommandDef,
+    parent: Option<&'static str>,
+    fullnames: &mut Vec<&'static str>,
+) -> Command {
     let mut bits = 0;
     for word in def.flags.split_whitespace() {
         let (bit, _) = flags::NAMES
@@ -304,12 +313,15 @@ fn build(def: &'static CommandDef, parent: Option<&'static str>) -> Command {
         Some(p) => Box::leak(format!("{p}|{}", def.name).into_boxed_str()),
         None => def.name,
     };
+    let id = fullnames.len();
+    fullnames.push(fullname);
     let subcommands = def
         .subcommands
         .iter()
-        .map(|sub| (sub.name.as_bytes(), build(sub, Some(def.name))))
+        .map(|sub| (sub.name.as_bytes(), build(sub, Some(def.name), fullnames)))
         .collect();
     Command {
+        id,
         def,
         fullname,
         flags: bits,
@@ -326,14 +338,20 @@ impl CommandTable {
         TABLE.get_or_init(|| {
             let mut commands = HashMap::default();
             let mut order = Vec::new();
+            let mut fullnames = Vec::new();
             for family in FAMILIES {
                 for def in family.iter() {
-                    let previous = commands.insert(def.name.as_bytes(), build(def, None));
+                    let command = build(def, None, &mut fullnames);
+                    let previous = commands.insert(def.name.as_bytes(), command);
                     assert!(previous.is_none(), "command {} declared twice", def.name);
                     order.push(def.name);
                 }
             }
-            CommandTable { commands, order }
+            CommandTable {
+                commands,
+                order,
+                fullnames,
+            }
         })
     }
 
@@ -368,6 +386,11 @@ impl CommandTable {
 
     pub fn len(&self) -> usize {
         self.commands.len()
+    }
+
+    /// The full name (`get`, `config|get`) of the command numbered `id`.
+    pub fn fullname(&self, id: usize) -> &'static str {
+        self.fullnames[id]
     }
 }
 
