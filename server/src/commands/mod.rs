@@ -24,7 +24,6 @@ pub mod table;
 pub mod transactions;
 
 use std::borrow::Cow;
-use std::time::Instant;
 
 use crate::client::{ClientId, ReplyMode};
 use crate::protocol::{Args, ReplyBuf};
@@ -565,7 +564,7 @@ fn invoke(
         .def
         .handler
         .expect("containers are looked up to a subcommand");
-    let started = Instant::now();
+    let started_ns = crate::store::clock::monotonic_ns();
     let dirty_before = state.dirty;
     let mut ctx = Ctx {
         args,
@@ -587,18 +586,18 @@ fn invoke(
         ctx.state.count_error(text.as_bytes());
     }
     let failed = result.is_err() | std::mem::take(&mut state.reply_failed);
-    let elapsed = started.elapsed();
+    let elapsed_ns = crate::store::clock::monotonic_ns().saturating_sub(started_ns);
     state.stats.total_commands_processed += 1;
     let entry = state.command_stats_mut(cmd.id);
     entry.calls += 1;
-    entry.usec += elapsed.as_micros() as u64;
-    entry.latency.record(elapsed.as_nanos() as u64);
+    entry.usec += elapsed_ns / 1_000;
+    entry.latency.record(elapsed_ns);
     if failed {
         entry.failed_calls += 1;
     }
     Invoked {
         db: new_db,
-        elapsed_us: elapsed.as_micros() as u64,
+        elapsed_us: elapsed_ns / 1_000,
         block_request,
     }
 }

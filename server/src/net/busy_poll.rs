@@ -15,12 +15,13 @@
 
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
 use crate::state::Shared;
+use crate::store::clock::monotonic_ns;
 
 /// How often, while polling, the thread looks at how long it waited for a CPU.
 const CONTENTION_CHECK_EVERY: Duration = Duration::from_millis(10);
@@ -39,7 +40,7 @@ const BACKOFF_MAX: Duration = Duration::from_millis(1600);
 pub struct BusyPoll {
     /// The window in nanoseconds; 0 turns polling off.
     window_ns: AtomicU64,
-    /// When input last arrived, in nanoseconds since `epoch()`.
+    /// When input last arrived (`monotonic_ns`), 0 before the first.
     last_input_ns: AtomicU64,
     /// The last two arrivals were less than the window apart: requests are coming fast.
     arriving_fast: AtomicBool,
@@ -48,19 +49,8 @@ pub struct BusyPoll {
     wakeup: Notify,
 }
 
-fn epoch() -> Instant {
-    static EPOCH: OnceLock<Instant> = OnceLock::new();
-    *EPOCH.get_or_init(Instant::now)
-}
-
-fn nanos_since_epoch(at: Instant) -> u64 {
-    at.saturating_duration_since(epoch()).as_nanos() as u64
-}
-
 impl BusyPoll {
     pub fn new(window_us: i64) -> Self {
-        // Fixed now, so that no arrival is ever at 0, which means "none yet".
-        epoch();
         let poll = BusyPoll {
             window_ns: AtomicU64::new(0),
             last_input_ns: AtomicU64::new(0),
@@ -78,15 +68,14 @@ impl BusyPoll {
         self.window_ns.store(nanos, Ordering::Relaxed);
     }
 
-    /// A connection read input at `at`.
-    pub fn input_arrived(&self, at: Instant) {
+    /// A connection read input at `at_ns` (`monotonic_ns`).
+    pub fn input_arrived(&self, at_ns: u64) {
         let window = self.window_ns.load(Ordering::Relaxed);
         if window == 0 {
             return;
         }
-        let now = nanos_since_epoch(at);
-        let previous = self.last_input_ns.swap(now, Ordering::Relaxed);
-        let fast = previous != 0 && now.saturating_sub(previous) < window;
+        let previous = self.last_input_ns.swap(at_ns, Ordering::Relaxed);
+        let fast = previous != 0 && at_ns.saturating_sub(previous) < window;
         self.arriving_fast.store(fast, Ordering::Relaxed);
         if self.sleeping.load(Ordering::Relaxed) && self.sleeping.swap(false, Ordering::AcqRel) {
             self.wakeup.notify_one();
@@ -94,12 +83,11 @@ impl BusyPoll {
     }
 
     /// Is the next request likely to come within the window?
-    fn worth_polling(&self, now: Instant) -> bool {
+    fn worth_polling(&self, now_ns: u64) -> bool {
         let window = self.window_ns.load(Ordering::Relaxed);
         window != 0
             && self.arriving_fast.load(Ordering::Relaxed)
-            && nanos_since_epoch(now).saturating_sub(self.last_input_ns.load(Ordering::Relaxed))
-                < window
+            && now_ns.saturating_sub(self.last_input_ns.load(Ordering::Relaxed)) < window
     }
 }
 
@@ -213,16 +201,15 @@ pub async fn run(shared: Arc<Shared>) {
                 _ = &mut stop => return,
             }
         }
-        let now = Instant::now();
-        if poll.worth_polling(now) {
-            if contention.allows_polling(now) {
+        if poll.worth_polling(monotonic_ns()) {
+            if contention.allows_polling(Instant::now()) {
                 tokio::task::yield_now().await;
             }
             continue;
         }
         poll.sleeping.store(true, Ordering::Release);
         // Input that arrived in between found the flag down and woke nobody.
-        if poll.worth_polling(Instant::now()) {
+        if poll.worth_polling(monotonic_ns()) {
             poll.sleeping.store(false, Ordering::Release);
             continue;
         }
@@ -237,12 +224,12 @@ pub async fn run(shared: Arc<Shared>) {
 mod tests {
     use super::*;
 
-    const US: Duration = Duration::from_micros(1);
+    const US: u64 = 1_000;
 
     #[test]
     fn polls_only_while_requests_come_within_the_window() {
         let poll = BusyPoll::new(100);
-        let t0 = Instant::now();
+        let t0 = monotonic_ns();
         poll.input_arrived(t0);
         // One arrival says nothing about the next.
         assert!(!poll.worth_polling(t0 + 10 * US));
@@ -261,7 +248,7 @@ mod tests {
     fn a_zero_window_never_polls() {
         let poll = BusyPoll::new(100);
         poll.set_window_us(0);
-        let t0 = Instant::now();
+        let t0 = monotonic_ns();
         for i in 0..3 {
             poll.input_arrived(t0 + i * US);
         }
@@ -276,7 +263,7 @@ mod tests {
     #[test]
     fn arrivals_wake_a_sleeping_poller_once() {
         let poll = BusyPoll::new(100);
-        let t0 = Instant::now();
+        let t0 = monotonic_ns();
         poll.input_arrived(t0);
         assert!(!poll.sleeping.load(Ordering::Relaxed));
         poll.sleeping.store(true, Ordering::Relaxed);

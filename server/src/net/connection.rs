@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -19,6 +19,7 @@ use crate::commands::{self, After};
 use crate::protocol::request::{Decoded, Limits, Request};
 use crate::protocol::{ReplyBuf, Resp};
 use crate::state::Shared;
+use crate::store::clock::monotonic_ns;
 
 const READ_CHUNK: usize = 16 * 1024;
 /// Output buffers that grew past this (a large reply) are given back after the write.
@@ -152,7 +153,7 @@ pub async fn serve<S: Socket>(shared: Arc<Shared>, mut stream: S, peer: Box<Peer
         paused_for: (!input.is_empty()).then_some(Duration::ZERO),
         ..Outcome::default()
     };
-    let mut last_read = Instant::now();
+    let mut last_read_ns = monotonic_ns();
     let mut more_output = false;
     let mut timer = None;
 
@@ -160,7 +161,7 @@ pub async fn serve<S: Socket>(shared: Arc<Shared>, mut stream: S, peer: Box<Peer
         if shared.stopping.load(Ordering::Acquire) {
             break;
         }
-        let wake_in = outcome.wake_in(last_read);
+        let wake_in = outcome.wake_in(last_read_ns);
         let mut readable = false;
         let mut pushed = false;
         // Output queued while the last replies were being written is taken at once.
@@ -180,7 +181,7 @@ pub async fn serve<S: Socket>(shared: Arc<Shared>, mut stream: S, peer: Box<Peer
                 }
                 _ = &mut stop_wakeup => break,
                 _ = sleep_or_never(&mut timer, wake_in) => {
-                    if outcome.idle_timeout.is_some_and(|t| last_read.elapsed() >= t) {
+                    if outcome.idle_timeout.is_some_and(|t| since(last_read_ns) >= t) {
                         tracing::debug!(id, "closing idle client");
                         break;
                     }
@@ -196,8 +197,8 @@ pub async fn serve<S: Socket>(shared: Arc<Shared>, mut stream: S, peer: Box<Peer
         outcome = if readable {
             match read_and_process(&shared, id, &stream, &mut input, &mut request, &mut out) {
                 Read::Processed(outcome) => {
-                    last_read = Instant::now();
-                    shared.busy_poll.input_arrived(last_read);
+                    last_read_ns = monotonic_ns();
+                    shared.busy_poll.input_arrived(last_read_ns);
                     outcome
                 }
                 Read::Nothing => continue,
@@ -328,12 +329,12 @@ impl Outcome {
 
     /// When to look again without input: the end of a pause, a blocking command's timeout, or
     /// the idle deadline (a blocked client is not idle).
-    fn wake_in(&self, last_read: Instant) -> Option<Duration> {
+    fn wake_in(&self, last_read_ns: u64) -> Option<Duration> {
         let idle = if self.blocked {
             None
         } else {
             self.idle_timeout
-                .map(|t| t.saturating_sub(last_read.elapsed()))
+                .map(|t| t.saturating_sub(since(last_read_ns)))
         };
         [self.paused_for, self.blocked_for, idle]
             .into_iter()
@@ -577,6 +578,11 @@ pub(super) fn process(
         blocked_for,
         idle_timeout,
     }
+}
+
+/// How long ago `at_ns` (`monotonic_ns`) was.
+fn since(at_ns: u64) -> Duration {
+    Duration::from_nanos(monotonic_ns().saturating_sub(at_ns))
 }
 
 /// Answers the requests in `input` while a script that ran past busy-reply-threshold holds the
