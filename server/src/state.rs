@@ -59,7 +59,8 @@ pub struct State {
     pub clients: HashMap<ClientId, Box<Client>, ahash::RandomState>,
     pub config: Config,
     pub stats: Stats,
-    /// By command id (the command table's numbering), made at a command's first call.
+    /// By command id (the command table's numbering), made at a command's first call or
+    /// rejection.
     pub command_stats: Vec<Option<Box<CommandStats>>>,
     /// Error replies by their code (`ERR`, `WRONGTYPE`...), for INFO errorstats.
     pub error_stats: std::collections::BTreeMap<String, u64>,

@@ -23,14 +23,14 @@ use tokio::sync::Notify;
 use crate::state::Shared;
 use crate::store::clock::monotonic_ns;
 
-/// How often, while polling, the thread looks at how long it waited for a CPU.
+/// How often, while polling, the thread looks whether the cores are oversubscribed.
 const CONTENTION_CHECK_EVERY: Duration = Duration::from_millis(10);
 /// Waiting for a CPU more than this share of the time means the cores are oversubscribed.
 const CONTENDED_SHARE: f64 = 0.2;
 /// How many looks in a row must find the cores oversubscribed before polling pauses: one look
-/// also catches passing threads (the kernel's network work, the allocator's purging thread)
-/// that take a few milliseconds of a core now and then, and pausing for those cost a loaded
-/// server a fifth of its polling time.
+/// also catches kernel threads passing through (rcu, kworkers), which take a few milliseconds
+/// of a core now and then, and pausing for those cost a loaded server a fifth of its polling
+/// time.
 const CONTENDED_LOOKS: u32 = 2;
 /// How long polling pauses when the cores are oversubscribed; it doubles up to the maximum
 /// while they stay so.
